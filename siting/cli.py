@@ -1,0 +1,146 @@
+"""Command-line interface (a thin layer over the Python API).
+
+User mistakes print one line ``error: ...`` on stderr and exit 2; an infeasible model exits 3.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from siting.errors import SitingError
+
+app = typer.Typer(help="Decide where to train AI models so they emit the least CO2.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+data_app = typer.Typer(help="Public datasets: fetch, list, build the embedded default.",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+out = Console()
+
+
+def print_table(rows: list[dict], title: str | None = None, formats: dict | None = None) -> None:
+    """Print rows (dicts with the same keys) as a rich table."""
+    formats = formats or {}
+    table = Table(title=title)
+    if not rows:
+        out.print(f"{title or ''}: (none)")
+        return
+    for key in rows[0]:
+        table.add_column(key, justify="right" if isinstance(rows[0][key], int | float) else "left")
+    for row in rows:
+        table.add_row(*[formats.get(k, "{}").format(v) if v is not None else "" for k, v in
+                        row.items()])
+    out.print(table)
+
+
+@app.command()
+def footprint(
+    gpu_hours: Annotated[float, typer.Option(help="GPU-hours of the run")],
+    gpu: Annotated[str | None, typer.Option(help="GPU name or alias (H100, A100-80GB, ...)")] = None,
+    gpu_power_w: Annotated[float | None, typer.Option(help="GPU power in W instead of --gpu")] = None,
+    pue: Annotated[float | None, typer.Option(help="power usage effectiveness")] = None,
+    overhead_share: Annotated[float | None, typer.Option(help="non-GPU IT power / GPU power")] = None,
+    ci_g_per_kwh: Annotated[float | None, typer.Option(help="grid intensity, gCO2e/kWh")] = None,
+    region: Annotated[list[str] | None, typer.Option(help="ISO3 country (repeatable)")] = None,
+    year: Annotated[int | None, typer.Option(help="intensity year (default: latest)")] = None,
+    covered_share: Annotated[float, typer.Option(help="share of energy covered by PPAs")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Energy and emissions of a training run, location- and market-based."""
+    from siting.accounting import footprint as compute
+
+    common = dict(gpu=gpu, gpu_power_w=gpu_power_w, pue=pue, overhead_share=overhead_share,
+                  covered_share=covered_share)
+    if region:
+        results = [compute(gpu_hours, region=r, year=year, **common) for r in region]
+    else:
+        results = [compute(gpu_hours, ci_g_per_kwh=ci_g_per_kwh, **common)]
+    if as_json:
+        payload = [r.to_dict() for r in results]
+        print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
+        return
+    first = results[0]
+    out.print(f"{first.gpu_hours:,.0f} GPU-hours on {first.gpu or 'a GPU'} at "
+              f"{first.gpu_power_w:,.0f} W, PUE {first.pue:.2f}, overhead {first.overhead_share:.0%}")
+    rows = [{"region": r.region or "-", "year": r.year, "ci_g_per_kwh": r.ci_g_per_kwh,
+             "energy_mwh": r.energy_mwh, "emissions_t": r.emissions_t,
+             "market_emissions_t": r.market_emissions_t}
+            for r in sorted(results, key=lambda r: r.emissions_t)]
+    print_table(rows, "Training-run footprint (location-based; market-based with PPAs)",
+                {"ci_g_per_kwh": "{:,.1f}", "energy_mwh": "{:,.0f}", "emissions_t": "{:,.0f}",
+                 "market_emissions_t": "{:,.0f}"})
+
+
+@app.command()
+def gpus() -> None:
+    """List the GPU catalogue (Epoch AI ML hardware) and its aliases."""
+    from siting.catalog import gpu_table
+
+    print_table(gpu_table().to_dict("records"), "GPU catalogue", {"gpu_power_w": "{:,.0f}"})
+
+
+@data_app.command("list")
+def data_list(cache: Annotated[str | None, typer.Option(help="cache folder")] = None) -> None:
+    """Datasets with licence, cache state, size and date."""
+    from siting.data.download import cache_dir, cache_status
+
+    out.print(f"cache: {cache_dir(cache)}")
+    print_table(cache_status(cache), "Datasets", {"size_bytes": "{:,}"})
+
+
+@data_app.command("fetch")
+def data_fetch(
+    names: Annotated[list[str] | None, typer.Argument(help="datasets (default: all)")] = None,
+    mirror: Annotated[str | None, typer.Option(help="read a local mirror folder instead")] = None,
+    cache: Annotated[str | None, typer.Option(help="cache folder")] = None,
+    force: Annotated[bool, typer.Option(help="fetch again even if cached")] = False,
+) -> None:
+    """Fetch datasets into the cache (from the canonical URLs, or --mirror DIR)."""
+    from siting.data.download import fetch
+
+    paths = fetch(names, mirror=mirror, cache=cache, force=force)
+    out.print(f"{len(paths)} files in cache")
+
+
+@data_app.command("build-regions")
+def data_build_regions(
+    mirror: Annotated[str | None, typer.Option(help="local mirror folder")] = None,
+    cache: Annotated[str | None, typer.Option(help="cache folder")] = None,
+    out_dir: Annotated[str, typer.Option("--out", help="output folder")] = "data/regions",
+) -> None:
+    """Rebuild the embedded default (data/regions/) and the GPU table from the datasets."""
+    from pathlib import Path
+
+    from siting.data.build import build_all
+
+    for path in build_all(mirror=mirror, cache=cache, out=Path(out_dir)):
+        out.print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning user errors into one line and an exit code."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="siting", standalone_mode=False)
+    except SitingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except typer.TyperException as exc:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        return getattr(exc, "exit_code", 2)
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

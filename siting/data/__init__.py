@@ -1,0 +1,1 @@
+"""Data layer: dataset registry, downloader/cache, loaders, candidate sites."""
