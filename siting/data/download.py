@@ -69,6 +69,9 @@ def atomic_path(dest: Path):
     tmp = Path(tmp_name)
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

@@ -1,0 +1,220 @@
+"""Candidate sites: read a user's list, generate sites near renewable clusters, enrich them.
+
+Distances are great-circle (haversine; neighbour search with a k-d tree on unit vectors),
+never degrees. Everything is array work: no Python loop runs over rows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting.assumptions import RENEWABLE_FUELS, assumption, lifecycle_by_fuel
+from siting.data.loaders import points
+from siting.data.validate import check_geoframe, first_bad_row, numeric_column, require_columns
+from siting.errors import SitingError
+from siting.geo import pairs_within_km
+from siting.units import WGS84
+
+VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb"}
+
+
+def _check_ids(ids: pd.Series, source) -> pd.Series:
+    ids = ids.astype("string").str.strip()
+    row = first_bad_row(ids.isna() | (ids == ""))
+    if row is not None:
+        raise SitingError(f"{source}: row {row + 2}, field site_id: expected a non-empty id")
+    row = first_bad_row(ids.duplicated())
+    if row is not None:
+        raise SitingError(f"{source}: row {row + 2}, field site_id: duplicate id {ids.iloc[row]!r}")
+    return ids.astype(str)
+
+
+def read_sites(path: str | os.PathLike) -> gpd.GeoDataFrame:
+    """A user's candidate sites from CSV (``site_id, lat, lon`` + optional columns) or a
+    point layer (GeoJSON, GeoPackage, ...; needs ``site_id``). Returns EPSG:4326 points."""
+    p = Path(path)
+    if not p.is_file():
+        raise SitingError(f"{p}: file not found")
+    if p.suffix.lower() in VECTOR_SUFFIXES:
+        try:
+            gdf = gpd.read_file(p, engine="pyogrio")
+        except Exception as exc:
+            raise SitingError(f"{p}: not a readable vector file ({exc})") from exc
+        require_columns(gdf, ["site_id"], p)
+        if gdf.crs is None:
+            raise SitingError(f"{p}: no CRS stated; expected EPSG:4326 or another stated CRS")
+        gdf = gdf.to_crs(WGS84)
+        types = gdf.geometry.geom_type
+        row = first_bad_row(types != "Point")
+        if row is not None:
+            raise SitingError(f"{p}: feature {row + 1} is a {types.iloc[row]}, expected a Point")
+        df = pd.DataFrame(gdf.drop(columns="geometry"))
+        df["lat"], df["lon"] = gdf.geometry.y.to_numpy(), gdf.geometry.x.to_numpy()
+    else:
+        try:
+            df = pd.read_csv(p)
+        except Exception as exc:
+            raise SitingError(f"{p}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
+        require_columns(df, ["site_id", "lat", "lon"], p)
+    df["site_id"] = _check_ids(df["site_id"], p)
+    df["lat"] = numeric_column(df, "lat", p, lo=-90, hi=90)
+    df["lon"] = numeric_column(df, "lon", p, lo=-180, hi=180)
+    return check_geoframe(gpd.GeoDataFrame(df, geometry=points(df, "lon", "lat")), p)
+
+
+def renewable_energy_near(sites: gpd.GeoDataFrame, plants: gpd.GeoDataFrame, radius_km: float,
+                          fuels: Sequence[str] = RENEWABLE_FUELS) -> pd.DataFrame:
+    """Per site: yearly generation (MWh) of plants of each fuel within ``radius_km``, the total
+    ``renewable_nearby_mwh_per_year``, its lifecycle intensity and the plant count."""
+    sel = plants[plants["fuel"].isin(fuels)]
+    pairs = pairs_within_km(sites.geometry.y, sites.geometry.x, sel.geometry.y, sel.geometry.x,
+                            radius_km)
+    pairs["fuel"] = sel["fuel"].to_numpy()[pairs["j"]]
+    pairs["mwh"] = sel["generation_mwh_per_year"].to_numpy()[pairs["j"]]
+    by_fuel = (pairs.pivot_table(index="i", columns="fuel", values="mwh", aggfunc="sum")
+               .reindex(index=range(len(sites)), columns=list(fuels)).fillna(0.0))
+    total = by_fuel.sum(axis=1)
+    weighted = by_fuel.mul(lifecycle_by_fuel().reindex(list(fuels)), axis=1).sum(axis=1)
+    out = by_fuel.add_prefix("renewable_").add_suffix("_mwh_per_year")
+    out["renewable_nearby_mwh_per_year"] = total
+    out["renewable_mix_ci_g_per_kwh"] = (weighted / total).where(total > 0)
+    out["n_plants_nearby"] = pairs.groupby("i").size().reindex(range(len(sites))).fillna(0)
+    out.index = sites.index
+    return out
+
+
+def assign_country(sites: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame,
+                   max_offshore_km: float | None = None) -> pd.Series:
+    """ISO3 of the country each site lies in; sites just outside every polygon (coast, coarse
+    borders) take the nearest country within ``max_offshore_km`` (default: the site radius)."""
+    if max_offshore_km is None:
+        max_offshore_km = assumption("site_radius_km")
+    pts = sites[["geometry"]].reset_index(drop=True)
+    inside = gpd.sjoin(pts, boundaries[["country_iso3", "geometry"]], how="left",
+                       predicate="within")
+    inside = inside[~inside.index.duplicated()]["country_iso3"]
+    missing = inside.isna()
+    if missing.any():
+        # nearest polygon in an equal-area metric projection (Equal Earth), metres
+        proj = "EPSG:8857"
+        near = gpd.sjoin_nearest(pts[missing].to_crs(proj),
+                                 boundaries[["country_iso3", "geometry"]].to_crs(proj),
+                                 how="left", max_distance=max_offshore_km * 1000.0)
+        near = near[~near.index.duplicated()]["country_iso3"]
+        inside = inside.fillna(near)
+    inside.index = sites.index
+    return inside
+
+
+def grid_intensity_for(countries: pd.Series, table: pd.DataFrame, year: int | None
+                       ) -> pd.DataFrame:
+    """``grid_ci_g_per_kwh, grid_year`` for each country: the given year, else the latest year
+    before it, else the latest; countries without data take the world value (``WLD``)."""
+    t = table if year is None else table[table["year"] <= year]
+    t = t if not t.empty else table
+    latest = t.sort_values("year").groupby("country_iso3").last()
+    world = latest.loc["WLD"] if "WLD" in latest.index else None
+    ci = countries.map(latest["ci_g_per_kwh"])
+    yr = countries.map(latest["year"])
+    source = pd.Series(np.where(ci.notna(), "country", "world"), index=countries.index)
+    if world is not None:
+        ci, yr = ci.fillna(world["ci_g_per_kwh"]), yr.fillna(world["year"])
+    return pd.DataFrame({"grid_ci_g_per_kwh": ci, "grid_year": yr.astype("Int64"),
+                         "grid_ci_source": source})
+
+
+def enrich(sites: gpd.GeoDataFrame, *, plants: gpd.GeoDataFrame,
+           boundaries: gpd.GeoDataFrame, intensity: pd.DataFrame, year: int | None = None,
+           radius_km: float | None = None, fuels: Sequence[str] = RENEWABLE_FUELS
+           ) -> gpd.GeoDataFrame:
+    """Add country, grid intensity, nearby renewables by fuel, and model defaults.
+
+    Columns the user already gave (``pue``, ``capacity_gpus``, ``renewable_mwh_per_year``,
+    ``renewable_ci_g_per_kwh``, ``country_iso3``) are kept; missing values take defaults from
+    the assumptions table. ``renewable_mwh_per_year`` (what the site can use) defaults to the
+    contractable share of the renewable generation nearby."""
+    for name, frame in (("sites", sites), ("plants", plants), ("boundaries", boundaries)):
+        check_geoframe(frame, name)
+    radius = assumption("site_radius_km") if radius_km is None else float(radius_km)
+    out = sites.copy()
+    if "country_iso3" not in out or out["country_iso3"].isna().any():
+        found = assign_country(out, boundaries)
+        out["country_iso3"] = out["country_iso3"].fillna(found) if "country_iso3" in out else found
+    grid = grid_intensity_for(out["country_iso3"], intensity, year)
+    for col in grid:
+        if col == "grid_ci_g_per_kwh" and col in out:
+            out[col] = out[col].fillna(grid[col])
+        else:
+            out[col] = grid[col]
+    near = renewable_energy_near(out, plants, radius, fuels)
+    out[near.columns] = near
+    out["radius_km"] = radius
+
+    def default(col: str, values) -> None:
+        out[col] = out[col].fillna(values) if col in out else values
+
+    default("renewable_mwh_per_year",
+            near["renewable_nearby_mwh_per_year"] * assumption("site_renewable_share_available"))
+    default("renewable_ci_g_per_kwh", near["renewable_mix_ci_g_per_kwh"]
+            .fillna(assumption("lifecycle_hydro_g_per_kwh")))
+    default("pue", assumption("pue_default"))
+    default("capacity_gpus", assumption("site_capacity_gpus_default"))
+    return out
+
+
+def generate_sites(plants: gpd.GeoDataFrame, *, fuels: Sequence[str] = ("hydro", "wind",
+                   "geothermal"), radius_km: float | None = None, n_sites: int = 200,
+                   max_per_country: int | None = None, min_mwh_per_year: float = 0.0
+                   ) -> gpd.GeoDataFrame:
+    """Candidate sites at the centres of renewable clusters, ranked by low-carbon energy.
+
+    Each plant of ``fuels`` scores the generation of same-fuel-set plants within the cluster
+    radius. Greedily the best-scoring plant becomes a site and every plant within twice the
+    radius is removed, so sites do not share supply. The loop runs once per site chosen."""
+    radius = assumption("site_cluster_radius_km") if radius_km is None else float(radius_km)
+    sel = plants[plants["fuel"].isin(fuels) & (plants["generation_mwh_per_year"] > 0)]
+    sel = sel.reset_index(drop=True)
+    lat, lon = sel.geometry.y.to_numpy(), sel.geometry.x.to_numpy()
+    pairs = pairs_within_km(lat, lon, lat, lon, 2 * radius)
+    gen = sel["generation_mwh_per_year"].to_numpy()
+    close = pairs[pairs["distance_km"] <= radius]
+    score = np.bincount(close["i"], weights=gen[close["j"]], minlength=len(sel))
+    order = np.argsort(pairs["i"].to_numpy(), kind="stable")
+    pi, pj = pairs["i"].to_numpy()[order], pairs["j"].to_numpy()[order]
+    starts = np.searchsorted(pi, np.arange(len(sel) + 1))
+    alive = score >= max(min_mwh_per_year, np.finfo(float).tiny)
+    countries = sel["country_iso3"].to_numpy()
+    per_country: dict[str, int] = {}
+    chosen: list[int] = []
+    while len(chosen) < n_sites and alive.any():
+        k = int(np.argmax(np.where(alive, score, -np.inf)))
+        alive[pj[starts[k]:starts[k + 1]]] = False
+        alive[k] = False
+        c = countries[k]
+        if max_per_country is not None and per_country.get(c, 0) >= max_per_country:
+            continue
+        per_country[c] = per_country.get(c, 0) + 1
+        chosen.append(k)
+    seeds = sel.iloc[chosen].reset_index(drop=True)
+    members = close[close["i"].isin(chosen)]
+    by_fuel = members.assign(fuel=sel["fuel"].to_numpy()[members["j"]], mwh=gen[members["j"]])
+    dominant = (by_fuel.groupby(["i", "fuel"])["mwh"].sum().reset_index()
+                .sort_values("mwh").groupby("i").last()["fuel"])
+    largest = by_fuel.sort_values("mwh").groupby("i").last()["j"].reindex(chosen)
+    names = sel["name"].to_numpy()[largest.to_numpy()]
+    out = gpd.GeoDataFrame({
+        "site_id": [f"{c}-{n:03d}" for n, c in enumerate(seeds["country_iso3"], start=1)],
+        "name": pd.Series(names).str.slice(0, 60) + " cluster",
+        "country_iso3": seeds["country_iso3"],
+        "dominant_fuel": dominant.reindex(chosen).to_numpy(),
+        "cluster_mwh_per_year": score[chosen],
+        "lat": seeds.geometry.y.round(5), "lon": seeds.geometry.x.round(5),
+        "kind": "cluster",
+    }, geometry=seeds.geometry.to_numpy(), crs=WGS84)
+    return check_geoframe(out, "generated sites")
