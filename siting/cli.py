@@ -20,6 +20,12 @@ app = typer.Typer(help="Decide where to train AI models so they emit the least C
 data_app = typer.Typer(help="Public datasets: fetch, list, build the embedded default.",
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
+sites_app = typer.Typer(help="Candidate sites: generate near renewable clusters, enrich a list.",
+                        no_args_is_help=True)
+app.add_typer(sites_app, name="sites")
+
+Mirror = Annotated[str | None, typer.Option(help="read datasets from this local mirror folder")]
+Cache = Annotated[str | None, typer.Option(help="cache folder (default: $SITING_CACHE_DIR)")]
 
 out = Console()
 
@@ -86,7 +92,7 @@ def gpus() -> None:
 
 
 @data_app.command("list")
-def data_list(cache: Annotated[str | None, typer.Option(help="cache folder")] = None) -> None:
+def data_list(cache: Cache = None) -> None:
     """Datasets with licence, cache state, size and date."""
     from siting.data.download import cache_dir, cache_status
 
@@ -97,8 +103,8 @@ def data_list(cache: Annotated[str | None, typer.Option(help="cache folder")] = 
 @data_app.command("fetch")
 def data_fetch(
     names: Annotated[list[str] | None, typer.Argument(help="datasets (default: all)")] = None,
-    mirror: Annotated[str | None, typer.Option(help="read a local mirror folder instead")] = None,
-    cache: Annotated[str | None, typer.Option(help="cache folder")] = None,
+    mirror: Mirror = None,
+    cache: Cache = None,
     force: Annotated[bool, typer.Option(help="fetch again even if cached")] = False,
 ) -> None:
     """Fetch datasets into the cache (from the canonical URLs, or --mirror DIR)."""
@@ -110,8 +116,8 @@ def data_fetch(
 
 @data_app.command("build-regions")
 def data_build_regions(
-    mirror: Annotated[str | None, typer.Option(help="local mirror folder")] = None,
-    cache: Annotated[str | None, typer.Option(help="cache folder")] = None,
+    mirror: Mirror = None,
+    cache: Cache = None,
     out_dir: Annotated[str, typer.Option("--out", help="output folder")] = "data/regions",
 ) -> None:
     """Rebuild the embedded default (data/regions/) and the GPU table from the datasets."""
@@ -121,6 +127,64 @@ def data_build_regions(
 
     for path in build_all(mirror=mirror, cache=cache, out=Path(out_dir)):
         out.print(f"wrote {path}")
+
+
+def _fuels(value: str) -> list[str]:
+    from siting.assumptions import FUELS
+
+    fuels = [f.strip().lower() for f in value.split(",") if f.strip()]
+    unknown = [f for f in fuels if f not in FUELS]
+    if unknown or not fuels:
+        raise SitingError(f"--fuels: unknown fuel(s) {unknown}; choose from {', '.join(FUELS)}")
+    return fuels
+
+
+@sites_app.command("generate")
+def sites_generate(
+    out_path: Annotated[str, typer.Option("--out", help="output .geojson, .gpkg or .csv")],
+    fuels: Annotated[str, typer.Option(help="comma-separated fuels")] = "hydro,wind,geothermal",
+    n_sites: Annotated[int, typer.Option(help="number of sites", min=1)] = 200,
+    radius_km: Annotated[float | None, typer.Option(help="cluster radius, km")] = None,
+    max_per_country: Annotated[int | None, typer.Option(help="cap per country")] = None,
+    year: Annotated[int | None, typer.Option(help="grid-intensity year")] = None,
+    mirror: Mirror = None,
+    cache: Cache = None,
+) -> None:
+    """Generate candidate sites at renewable clusters (GPPD), enriched, ranked by energy."""
+    from siting.data import loaders, sites
+    from siting.intensity import yearly_table
+
+    chosen = _fuels(fuels)
+    kw = {"mirror": mirror, "cache": cache}
+    plants = loaders.load_plants(**kw)
+    gen = sites.generate_sites(plants, fuels=chosen, radius_km=radius_km,
+                               n_sites=n_sites, max_per_country=max_per_country)
+    enriched = sites.enrich(gen, plants=plants, boundaries=loaders.load_boundaries(**kw),
+                            intensity=yearly_table(), year=year, radius_km=radius_km)
+    sites.write_sites(enriched, out_path)
+    out.print(f"wrote {len(enriched)} sites to {out_path}")
+
+
+@sites_app.command("enrich")
+def sites_enrich(
+    path: Annotated[str, typer.Argument(help="sites CSV (site_id, lat, lon) or GeoJSON/GPKG")],
+    out_path: Annotated[str, typer.Option("--out", help="output .geojson, .gpkg or .csv")],
+    year: Annotated[int | None, typer.Option(help="grid-intensity year")] = None,
+    radius_km: Annotated[float | None, typer.Option(help="renewables radius, km")] = None,
+    mirror: Mirror = None,
+    cache: Cache = None,
+) -> None:
+    """Add country, grid intensity, renewables nearby by fuel and model defaults to a site list."""
+    from siting.data import loaders, sites
+    from siting.intensity import yearly_table
+
+    user = sites.read_sites(path)
+    kw = {"mirror": mirror, "cache": cache}
+    enriched = sites.enrich(user, plants=loaders.load_plants(**kw),
+                            boundaries=loaders.load_boundaries(**kw), intensity=yearly_table(),
+                            year=year, radius_km=radius_km)
+    sites.write_sites(enriched, out_path)
+    out.print(f"wrote {len(enriched)} enriched sites to {out_path}")
 
 
 def main(argv: list[str] | None = None) -> int:

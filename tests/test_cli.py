@@ -48,3 +48,40 @@ def test_bad_input_one_line_exit_2(args, needle):
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert needle in lines[0]
+
+
+@pytest.mark.shared
+def test_data_fetch_list_and_sites_commands(tmp_path, mirror):
+    cache = str(tmp_path / "cache")
+    res = run("data", "fetch", "gppd-v1.3", "natural-earth-50m", "--mirror", str(mirror),
+              "--cache", cache)
+    assert res.returncode == 0, res.stderr
+    listing = run("data", "list", "--cache", cache)
+    assert "gppd-v1.3" in listing.stdout and "2/2" in listing.stdout
+    gen = tmp_path / "generated.geojson"
+    res = run("sites", "generate", "--out", str(gen), "--n-sites", "25", "--cache", cache)
+    assert res.returncode == 0, res.stderr
+    import geopandas as gpd
+
+    g = gpd.read_file(gen)
+    assert len(g) == 25 and g.crs.to_epsg() == 4326
+    assert g["cluster_mwh_per_year"].is_monotonic_decreasing  # ranked by low-carbon energy
+    mine = tmp_path / "my_sites.csv"
+    mine.write_text("site_id,lat,lon\nqc,46.8,-71.2\nrvk,64.13,-21.9\n")
+    enriched = tmp_path / "enriched.csv"
+    res = run("sites", "enrich", str(mine), "--out", str(enriched), "--cache", cache)
+    assert res.returncode == 0, res.stderr
+    import pandas as pd
+
+    e = pd.read_csv(enriched).set_index("site_id")
+    assert e.loc["qc", "country_iso3"] == "CAN" and e.loc["rvk", "country_iso3"] == "ISL"
+    assert e.loc["rvk", "renewable_geothermal_mwh_per_year"] > 0
+
+
+def test_sites_enrich_bad_file_one_line(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("site_id,lat,lon\na,1,2\nb,200,2\n")
+    res = run("sites", "enrich", str(bad), "--out", str(tmp_path / "o.csv"))
+    assert res.returncode == 2
+    assert res.stderr.strip() == f"error: {bad}: row 3, field lat: expected a number in [-90, 90], got 200"
+    assert not (tmp_path / "o.csv").exists()

@@ -41,11 +41,12 @@ def build_yearly_intensity(mirror=None, cache=None, out: Path = REPO_ROOT / "dat
     return write_csv(table, out / "grid_intensity_yearly.csv")
 
 
-def build_all(mirror=None, cache=None, out: Path = REPO_ROOT / "data" / "regions") -> list[Path]:
+def build_all(mirror=None, cache=None, out: Path = REPO_ROOT / "data" / "regions",
+              gpu_table: Path = RESOURCES_DIR / "gpus.csv") -> list[Path]:
     """Every committed derived file, in a fixed order."""
     out.mkdir(parents=True, exist_ok=True)
     return [
-        build_gpu_table(mirror, cache),
+        build_gpu_table(mirror, cache, gpu_table),
         build_yearly_intensity(mirror, cache, out),
         *build_default_sites(mirror, cache, out),
         write_sources(out),

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import platformdirs
 import requests
-from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                           TransferSpeedColumn)
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from siting.assumptions import assumption
 from siting.data.registry import DATASETS, Dataset, DatasetFile, get_dataset
@@ -137,7 +136,11 @@ def download(url: str, dest: Path, spec: DatasetFile, session: requests.Session 
         except (requests.ConnectionError, requests.Timeout,
                 requests.exceptions.ChunkedEncodingError) as exc:
             last = exc
-    raise DownloadError(f"{url}: failed after {retries + 1} attempts: {last}")
+    hint = ""
+    if isinstance(last, requests.ConnectionError) and "resolve" in str(last).lower():
+        hint = f" (offline? use --mirror DIR or set {MIRROR_ENV})"
+        last = "host not reachable"
+    raise DownloadError(f"{url}: failed after {retries + 1} attempts: {last}{hint}")
 
 
 def copy_from_mirror(mirror: Path, dataset: Dataset, spec: DatasetFile, dest: Path) -> Path:

@@ -218,3 +218,30 @@ def generate_sites(plants: gpd.GeoDataFrame, *, fuels: Sequence[str] = ("hydro",
         "kind": "cluster",
     }, geometry=seeds.geometry.to_numpy(), crs=WGS84)
     return check_geoframe(out, "generated sites")
+
+
+def write_sites(gdf: gpd.GeoDataFrame, path: str | os.PathLike) -> Path:
+    """Write sites atomically as CSV (with lat/lon, no geometry) or a vector file by suffix."""
+    from siting.data.download import atomic_path
+
+    dest = Path(path)
+    suffix = dest.suffix.lower()
+    with atomic_path(dest) as tmp:
+        if suffix == ".csv":
+            pd.DataFrame(gdf.drop(columns="geometry")).to_csv(tmp, index=False,
+                                                              lineterminator="\n")
+        elif suffix in (".geojson", ".json", ".gpkg"):
+            tmp.unlink()
+            driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
+            # GDAL picks the format from the name: write under the real suffix
+            named = tmp.with_name(tmp.name + suffix)
+            try:
+                layer = {"layer": "sites"} if driver == "GPKG" else {}
+                gdf.to_file(named, driver=driver, engine="pyogrio", **layer)
+                os.replace(named, tmp)
+            finally:
+                named.unlink(missing_ok=True)
+        else:
+            raise SitingError(f"{dest}: unsupported output type {suffix!r}; use .csv, .geojson "
+                              "or .gpkg")
+    return dest

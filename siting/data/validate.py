@@ -40,7 +40,7 @@ def numeric_column(df: pd.DataFrame, column: str, source: str | Path, *, lo: flo
     if row is not None:
         rng = f" in [{lo}, {hi}]" if lo is not None or hi is not None else ""
         raise SitingError(f"{source}: row {row + 2}, field {column}: expected a number{rng}, "
-                          f"got {raw.iloc[row]!r}")
+                          f"got {_show(raw.iloc[row])}")
     return values.astype(float)
 
 
@@ -53,3 +53,10 @@ def check_geoframe(gdf: gpd.GeoDataFrame, source: str | Path, crs: str = WGS84) 
     if row is not None:
         raise SitingError(f"{source}: row {row + 1} has an invalid or empty geometry")
     return gdf
+
+
+def _show(value) -> str:
+    """A value as the user wrote it: numbers plain, text quoted."""
+    if isinstance(value, str):
+        return repr(value)
+    return str(value.item() if hasattr(value, "item") else value)
