@@ -27,7 +27,7 @@ app.add_typer(sites_app, name="sites")
 Mirror = Annotated[str | None, typer.Option(help="read datasets from this local mirror folder")]
 Cache = Annotated[str | None, typer.Option(help="cache folder (default: $SITING_CACHE_DIR)")]
 
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def print_table(rows: list[dict], title: str | None = None, formats: dict | None = None) -> None:
@@ -185,6 +185,84 @@ def sites_enrich(
                             year=year, radius_km=radius_km)
     sites.write_sites(enriched, out_path)
     out.print(f"wrote {len(enriched)} enriched sites to {out_path}")
+
+
+@app.command()
+def optimize(
+    scenario: Annotated[str | None, typer.Argument(help="scenario YAML")] = None,
+    out_dir: Annotated[str | None, typer.Option("--out", help="output folder (default out/<name>)")] = None,
+    sites: Annotated[str | None, typer.Option(help="sites CSV (instead of a scenario)")] = None,
+    workloads: Annotated[str | None, typer.Option(help="workloads CSV (instead of a scenario)")] = None,
+    sites_monthly: Annotated[str | None, typer.Option(help="monthly site CSV: monthly periods")] = None,
+    max_sites: Annotated[int | None, typer.Option(help="at most this many open sites", min=1)] = None,
+    solver: Annotated[str | None, typer.Option(help="highs or cbc")] = None,
+    time_limit_s: Annotated[float | None, typer.Option(help="solver time limit, s")] = None,
+    rel_gap: Annotated[float | None, typer.Option(help="relative MIP gap")] = None,
+    formulation: Annotated[str, typer.Option(help="compact or plain")] = "compact",
+) -> None:
+    """Place workloads on sites with the least CO2; writes assignments.csv, sites.csv, summary.json."""
+    from pathlib import Path
+
+    from siting.model import ModelOptions, Scenario, load_scenario
+    from siting.model import optimize as run_optimize
+
+    if formulation not in ("compact", "plain"):
+        raise SitingError(f"--formulation must be compact or plain, got {formulation!r}")
+    if scenario is not None:
+        if sites or workloads:
+            raise SitingError("give a scenario file or --sites/--workloads, not both")
+        sc = load_scenario(scenario)
+    else:
+        if not workloads:
+            raise SitingError("give a scenario file, or --workloads (and optionally --sites)")
+        sc = Scenario(name=Path(workloads).stem.replace(" ", "_") or "scenario",
+                      sites=sites or "default", workloads=str(Path(workloads).resolve()),
+                      sites_monthly=str(Path(sites_monthly).resolve()) if sites_monthly else None,
+                      periods="monthly" if sites_monthly else "annual", max_sites=max_sites,
+                      base_dir=Path.cwd())
+    updates = {k: v for k, v in (("name", solver), ("time_limit_s", time_limit_s),
+                                 ("rel_gap", rel_gap)) if v is not None}
+    if updates:
+        from siting.model.scenario import SolverOptions
+
+        try:
+            sc.solver = SolverOptions(**{**sc.solver.model_dump(), **updates})
+        except Exception as exc:
+            raise SitingError(f"solver options: {str(exc).splitlines()[-1].strip()}") from None
+    if max_sites is not None:
+        sc.max_sites = max_sites
+    solution = run_optimize(sc, options=ModelOptions(formulation=formulation))
+    target = Path(out_dir or Path("out") / sc.name)
+    solution.write(target)
+    s = solution.summary
+    out.print(f"{s['status']}: {s['emissions_t']:,.1f} tCO2e for {s['energy_mwh']:,.0f} MWh "
+              f"(bound {s['bound_t'] if s['bound_t'] is None else format(s['bound_t'], ',.1f')}, "
+              f"gap {s['gap'] if s['gap'] is None else format(s['gap'], '.2e')}); "
+              f"build {s['build_s']:.3f} s, solve {s['solve_s']:.3f} s, "
+              f"{s['n_variables']:,} variables, {s['n_constraints']:,} constraints")
+    opened = solution.sites[solution.sites["open"]]
+    cols = ["site_id", "name", "energy_mwh", "renewable_share", "emissions_t", "gpu_utilisation"]
+    print_table(opened[cols].to_dict("records"), "Open sites",
+                {"energy_mwh": "{:,.0f}", "renewable_share": "{:.0%}", "emissions_t": "{:,.1f}",
+                 "gpu_utilisation": "{:.0%}"})
+    out.print(f"wrote {target}/assignments.csv, sites.csv, site_periods.csv, summary.json")
+
+
+@app.command()
+def schema(out_path: Annotated[str | None, typer.Option("--out", help="write to a file")] = None) -> None:
+    """Print (or write) the JSON Schema of scenario files."""
+    from siting.model.scenario import scenario_json_schema
+
+    text = json.dumps(scenario_json_schema(), indent=2, sort_keys=True) + "\n"
+    if out_path:
+        from pathlib import Path
+
+        from siting.data.download import atomic_path
+
+        with atomic_path(Path(out_path)) as tmp:
+            tmp.write_text(text)
+    else:
+        print(text, end="")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,47 @@
+"""The optimisation entry point: problem -> checks -> model -> solve -> solution."""
+
+from __future__ import annotations
+
+import time
+
+from siting.errors import InfeasibleError, SitingError
+from siting.model.feasibility import check_feasibility, explain_solver_infeasible
+from siting.model.formulation import ModelOptions, formulate
+from siting.model.scenario import Problem, Scenario, SolverOptions, load_problem
+from siting.model.solution import Solution, build_solution
+from siting.model.solve import solve_highs, solve_pulp
+from siting.model.warmstart import greedy_start
+
+
+class NoSolutionError(SitingError):
+    """The solver stopped (time limit) before finding any feasible plan."""
+
+    exit_code = 4
+
+
+def optimize(problem: Problem | Scenario, *, solver: SolverOptions | None = None,
+             options: ModelOptions = ModelOptions(), backend: str = "arrays") -> Solution:
+    """Place the workloads on the sites with the least CO2.
+
+    ``backend="arrays"`` hands the model to HiGHS directly; ``backend="pulp"`` builds the
+    PuLP problem and solves it with the chosen PuLP solver (the only way to use CBC)."""
+    if isinstance(problem, Scenario):
+        solver = solver or problem.solver
+        problem = load_problem(problem)
+    solver = solver or SolverOptions()
+    check_feasibility(problem)
+    t0 = time.perf_counter()
+    mm = formulate(problem, options)
+    start = greedy_start(mm) if options.warm_start and mm.integer.any() else None
+    build_s = time.perf_counter() - t0
+    if solver.name == "cbc" or backend == "pulp":
+        raw = solve_pulp(mm, solver)
+    else:
+        raw = solve_highs(mm, solver, start)
+    if raw.status == "infeasible":
+        raise InfeasibleError(explain_solver_infeasible(problem))
+    if raw.values is None:
+        raise NoSolutionError(f"no feasible plan found ({raw.status}, "
+                              f"{raw.detail.get('highs_status', '')}) within the limits; "
+                              "raise solver.time_limit_s")
+    return build_solution(mm, raw, build_s)

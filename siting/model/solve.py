@@ -1,0 +1,167 @@
+"""Solve a :class:`MatrixModel`: HiGHS through highspy (arrays handed over directly), or
+any PuLP solver (CBC, HiGHS) through the PuLP problem."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pulp
+
+from siting.errors import SitingError
+from siting.model.formulation import MatrixModel
+from siting.model.scenario import SolverOptions
+
+
+@dataclass
+class RawSolution:
+    status: str  # optimal | feasible | infeasible | no_solution | error
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    solver: str
+    solve_s: float
+    values: np.ndarray | None
+    row_duals: np.ndarray | None = None
+    detail: dict = field(default_factory=dict)
+
+
+def _rel_gap(obj: float | None, bound: float | None) -> float | None:
+    if obj is None or bound is None or not (math.isfinite(obj) and math.isfinite(bound)):
+        return None
+    return abs(obj - bound) / max(abs(obj), 1e-9)
+
+
+def new_highs() -> highspy.Highs:
+    """A silent ``Highs``. Its C++ constructor prints a banner to file descriptor 1 (once per
+    process), which would corrupt ``--json`` output: silence that descriptor meanwhile."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def highs_model(mm: MatrixModel, integer: bool = True) -> highspy.Highs:
+    """A ``Highs`` object holding ``mm`` (column-wise arrays handed over in one call)."""
+    h = new_highs()
+    h.setOptionValue("output_flag", False)
+    lp = highspy.HighsLp()
+    lp.num_col_ = mm.n_cols
+    lp.num_row_ = mm.n_rows
+    lp.col_cost_ = mm.cost
+    lp.col_lower_ = mm.lb
+    lp.col_upper_ = np.where(np.isfinite(mm.ub), mm.ub, highspy.kHighsInf)
+    lp.row_lower_ = np.where(np.isfinite(mm.row_lb), mm.row_lb, -highspy.kHighsInf)
+    lp.row_upper_ = np.where(np.isfinite(mm.row_ub), mm.row_ub, highspy.kHighsInf)
+    csc = mm.A.tocsc()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+    lp.a_matrix_.value_ = csc.data
+    if integer and mm.integer.any():
+        lp.integrality_ = np.where(mm.integer, highspy.HighsVarType.kInteger,
+                                   highspy.HighsVarType.kContinuous).tolist()
+    h.passModel(lp)
+    return h
+
+
+_HIGHS_STATUS = {
+    highspy.HighsModelStatus.kOptimal: "optimal",
+    highspy.HighsModelStatus.kInfeasible: "infeasible",
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible",
+    highspy.HighsModelStatus.kTimeLimit: "limit",
+    highspy.HighsModelStatus.kIterationLimit: "limit",
+    highspy.HighsModelStatus.kSolutionLimit: "limit",
+    highspy.HighsModelStatus.kInterrupt: "limit",
+    highspy.HighsModelStatus.kObjectiveBound: "limit",
+}
+
+
+def solve_highs(mm: MatrixModel, opts: SolverOptions, start: np.ndarray | None = None
+                ) -> RawSolution:
+    t0 = time.perf_counter()
+    h = highs_model(mm)
+    h.setOptionValue("mip_rel_gap", float(opts.rel_gap))
+    if opts.time_limit_s is not None:
+        h.setOptionValue("time_limit", float(opts.time_limit_s))
+    if opts.threads is not None:
+        h.setOptionValue("threads", int(opts.threads))
+    if start is not None:
+        h.setSolution(_solution(start))
+    h.run()
+    status = _HIGHS_STATUS.get(h.getModelStatus(), "error")
+    info = h.getInfo()
+    is_mip = bool(mm.integer.any())
+    values, obj = None, None
+    if info.primal_solution_status == 2:  # feasible
+        values = np.asarray(h.getSolution().col_value)
+        obj = float(info.objective_function_value)
+    if status == "limit":
+        status = "feasible" if values is not None else "no_solution"
+    bound = float(info.mip_dual_bound) if is_mip else obj
+    if bound is not None and not math.isfinite(bound):
+        bound = None
+    gap = _rel_gap(obj, bound) if is_mip else (0.0 if status == "optimal" else None)
+    return RawSolution(status, obj, bound, gap, "highs", time.perf_counter() - t0, values,
+                       detail={"highs_status": h.modelStatusToString(h.getModelStatus())})
+
+
+def _solution(values: np.ndarray) -> highspy.HighsSolution:
+    sol = highspy.HighsSolution()
+    sol.col_value = np.asarray(values, float).tolist()
+    sol.value_valid = True
+    return sol
+
+
+def lp_duals(mm: MatrixModel, values: np.ndarray) -> np.ndarray | None:
+    """Row duals of the LP with every integer variable fixed at its value in ``values``
+    (the marginal values a report quotes). None when that LP does not solve."""
+    fixed_lb, fixed_ub = mm.lb.copy(), mm.ub.copy()
+    ints = mm.integer
+    fixed_lb[ints] = fixed_ub[ints] = np.round(values[ints])
+    h = highs_model(mm, integer=False)
+    h.changeColsBounds(int(ints.sum()), np.flatnonzero(ints).astype(np.int32),
+                       fixed_lb[ints], fixed_ub[ints])
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return np.asarray(h.getSolution().row_dual)
+
+
+def solve_pulp(mm: MatrixModel, opts: SolverOptions) -> RawSolution:
+    from siting.model.pulp_model import to_pulp
+
+    t0 = time.perf_counter()
+    prob, variables = to_pulp(mm)
+    kwargs = {"msg": False, "gapRel": opts.rel_gap}
+    if opts.time_limit_s is not None:
+        kwargs["timeLimit"] = opts.time_limit_s
+    if opts.name == "cbc":
+        available = pulp.listSolvers(onlyAvailable=True)
+        cbc = next((s for s in ("PULP_CBC_CMD", "COIN_CMD") if s in available), None)
+        if cbc is None:
+            raise SitingError("solver cbc is not installed; install siting[cbc] or use highs")
+        solver = pulp.getSolver(cbc, **kwargs)
+    else:
+        solver = pulp.HiGHS(**kwargs)
+    prob.solve(solver)
+    status_name = pulp.LpStatus[prob.status]
+    values = np.array([v.varValue if v.varValue is not None else np.nan for v in variables])
+    has = not np.isnan(values).any() and prob.status == pulp.LpStatusOptimal
+    status = {"Optimal": "optimal", "Infeasible": "infeasible"}.get(status_name, "error")
+    obj = float(pulp.value(prob.objective)) if has else None
+    return RawSolution(status, obj, obj if status == "optimal" else None,
+                       0.0 if status == "optimal" else None, opts.name,
+                       time.perf_counter() - t0, values if has else None)

@@ -1,0 +1,85 @@
+"""Greedy feasible start: place work, largest first, where its marginal emissions are lowest.
+
+The loop runs once per workload class and placement (tens to hundreds of steps), each step
+a vectorised choice over all sites.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from siting.model.formulation import MatrixModel, uses_open_decisions
+
+
+def _site_cost(mm: MatrixModel, c: int, units: float, r_left: np.ndarray) -> np.ndarray:
+    """Approximate tCO2e of ``units`` of class c at every site given renewables left."""
+    sa, cl = mm.sites, mm.classes
+    need = sa.pue[:, None] * cl.energy_mwh[c] * units * cl.share[c][None, :]  # (S, T) MWh
+    cleaner = sa.renewable_ci[:, None] < sa.grid_ci
+    ren = np.where(cleaner, np.minimum(need, r_left), 0.0)
+    return ((need - ren) * sa.grid_ci + ren * sa.renewable_ci[:, None]).sum(axis=1) / 1000.0
+
+
+def greedy_start(mm: MatrixModel) -> np.ndarray | None:
+    """A feasible column vector for ``mm``, or None when the greedy rule gets stuck."""
+    sa, cl, p = mm.sites, mm.classes, mm.problem
+    S = sa.n
+    gpu_left = sa.cap_gpu_hours.astype(float).copy()
+    energy_left = sa.cap_energy_mwh.astype(float).copy()
+    r_left = sa.renewable_mwh.astype(float).copy()
+    is_open = np.zeros(S, bool)
+    limit = p.max_sites if p.max_sites is not None else S
+    charge_open = uses_open_decisions(p)
+    x = np.zeros((cl.n, S))
+    for c in np.argsort(-(cl.count * cl.energy_mwh), kind="stable"):
+        exists = mm.x_col[c] >= 0
+        unit_e = sa.pue * cl.energy_mwh[c]
+        remaining = float(cl.count[c])
+        while remaining > 1e-12:
+            if cl.integer[c]:
+                step = np.where((gpu_left >= cl.gpu_hours[c] - 1e-6)
+                                & (energy_left >= unit_e - 1e-6), 1.0, 0.0)
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    step = np.minimum.reduce([
+                        np.full(S, remaining),
+                        np.where(cl.gpu_hours[c] > 0, gpu_left / cl.gpu_hours[c], np.inf),
+                        np.where(unit_e > 0, energy_left / unit_e, np.inf)])
+            allowed = exists & (step > 1e-12) & (is_open | (is_open.sum() < limit))
+            if not allowed.any():
+                return None
+            cost = _site_cost(mm, c, 1.0, r_left) + np.where(charge_open & ~is_open,
+                                                              sa.embodied_t, 0.0)
+            s = int(np.argmin(np.where(allowed, cost, np.inf)))
+            amount = float(step[s])
+            x[c, s] += amount
+            remaining -= amount
+            is_open[s] = True
+            gpu_left[s] -= amount * cl.gpu_hours[c]
+            energy_left[s] -= amount * unit_e[s]
+            used = sa.pue[s] * cl.energy_mwh[c] * amount * cl.share[c]
+            r_left[s] = np.maximum(r_left[s] - used, 0.0)
+    return column_vector(mm, x, is_open)
+
+
+def column_vector(mm: MatrixModel, x: np.ndarray, is_open: np.ndarray) -> np.ndarray:
+    """Full column vector implied by placements ``x`` (C, S): y, r (and g, E) follow."""
+    sa, cl = mm.sites, mm.classes
+    values = np.zeros(mm.n_cols)
+    ci, si = np.nonzero(mm.x_col >= 0)
+    values[mm.x_col[ci, si]] = x[ci, si]
+    if mm.y_col is not None:
+        values[mm.y_col] = is_open
+    load = sa.pue[:, None] * ((x * cl.energy_mwh[:, None]).T @ cl.share)  # (S, T) facility MWh
+    has_r = mm.r_col >= 0
+    r = np.where(has_r, np.minimum(load, sa.renewable_mwh), 0.0)
+    values[mm.r_col[has_r]] = r[has_r]
+    if mm.g_col is not None:
+        has_g = mm.g_col >= 0
+        values[mm.g_col[has_g]] = (load - r)[has_g]
+    if mm.e_col is not None:
+        # E_sp = IT energy at s of the classes with period profile p
+        e_sp = np.zeros((len(cl.patterns), sa.n))
+        np.add.at(e_sp, cl.pattern, x * cl.energy_mwh[:, None])
+        values[mm.e_col] = e_sp.T
+    return values
