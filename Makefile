@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@py=$$(scripts/find-python.sh) || exit 1; \
 	 [ -x $(PY) ] || { echo "creating $(VENV) with $$py"; $$py -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,cbc]'
 	@touch $(STAMP)
 
 setup: $(STAMP) ## create .venv and install siting with its dev tools (quick when nothing changed)

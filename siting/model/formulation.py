@@ -234,8 +234,9 @@ class _Builder:
         return idx
 
     def coefs(self, rows, cols, vals) -> None:
-        rows, cols = np.asarray(rows, np.int64).ravel(), np.asarray(cols, np.int64).ravel()
+        rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
         vals = np.broadcast_to(np.asarray(vals, float), rows.shape).ravel()
+        rows, cols = rows.ravel(), cols.ravel()
         keep = vals != 0
         self.ri.append(rows[keep])
         self.ci.append(cols[keep])

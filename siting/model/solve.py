@@ -156,12 +156,19 @@ def solve_pulp(mm: MatrixModel, opts: SolverOptions) -> RawSolution:
         solver = pulp.getSolver(cbc, **kwargs)
     else:
         solver = pulp.HiGHS(**kwargs)
-    prob.solve(solver)
-    status_name = pulp.LpStatus[prob.status]
-    values = np.array([v.varValue if v.varValue is not None else np.nan for v in variables])
-    has = not np.isnan(values).any() and prob.status == pulp.LpStatusOptimal
-    status = {"Optimal": "optimal", "Infeasible": "infeasible"}.get(status_name, "error")
-    obj = float(pulp.value(prob.objective)) if has else None
-    return RawSolution(status, obj, obj if status == "optimal" else None,
-                       0.0 if status == "optimal" else None, opts.name,
-                       time.perf_counter() - t0, values if has else None)
+    stats = prob.solve(solver)
+    S = pulp.LpSolveStatus
+    values = (np.array([v.varValue for v in variables], float) if stats.has_solution else None)
+    if stats.status == S.Optimal:
+        status = "optimal"
+    elif stats.status == S.Infeasible:
+        status = "infeasible"
+    elif stats.has_solution:
+        status = "feasible"
+    else:
+        status = "no_solution"
+    obj = float(pulp.value(prob.objective)) if values is not None else None
+    bound = stats.best_bound if stats.best_bound is not None else (obj if status == "optimal" else None)
+    gap = _rel_gap(obj, bound) if bound is not None else None
+    return RawSolution(status, obj, bound, gap, opts.name, time.perf_counter() - t0, values,
+                       detail={"pulp_status": stats.status.name})

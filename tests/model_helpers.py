@@ -1,0 +1,90 @@
+"""Independent reference solutions for model tests (brute force with scipy's LP)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from scipy.optimize import linprog
+
+from siting.model.scenario import Problem
+
+
+def lp_given(p: Problem, open_sites: tuple[int, ...], fixed: dict[int, int]) -> float:
+    """Least emissions with exactly ``open_sites`` open (embodied paid for each) and each
+    unsplittable workload ``w`` placed whole at ``fixed[w]``; the splittable ones by LP.
+    Written from the issue's formulation, independently of siting.model.formulation."""
+    st, wl = p.sites, p.workloads
+    H, T = p.horizon_hours, p.n_periods
+    O = list(open_sites)
+    split = [w for w in range(p.n_workloads) if wl["splittable"].iloc[w]]
+    pue = st["pue"].to_numpy(float)
+    gh = wl["gpu_hours"].to_numpy(float)
+    e = wl["energy_mwh"].to_numpy(float)
+    cap = st["capacity_gpus"].to_numpy(float) * H
+    cap_mw = st["capacity_mw"].to_numpy(float)
+    rci = st["renewable_ci_g_per_kwh"].to_numpy(float)
+    # fixed loads from unsplittable work
+    fixed_gh = np.zeros(p.n_sites)
+    fixed_load = np.zeros((p.n_sites, T))
+    for w, s in fixed.items():
+        if s not in O:
+            return np.inf
+        fixed_gh[s] += gh[w]
+        fixed_load[s] += pue[s] * e[w] * p.share[w]
+    nx, nr = len(split) * len(O), len(O) * T
+    n = nx + 2 * nr  # x, r, g
+    xi = lambda k, j: k * len(O) + j  # noqa: E731
+    ri = lambda j, t: nx + j * T + t  # noqa: E731
+    gi = lambda j, t: nx + nr + j * T + t  # noqa: E731
+    c = np.zeros(n)
+    bounds = [(0, 1)] * nx + [(0, None)] * (2 * nr)
+    A_eq, b_eq, A_ub, b_ub = [], [], [], []
+    for j, s in enumerate(O):
+        for t in range(T):
+            c[ri(j, t)] = rci[s] / 1000
+            c[gi(j, t)] = p.grid_ci[s, t] / 1000
+            bounds[ri(j, t)] = (0, p.renewable_mwh[s, t])
+            row = np.zeros(n)
+            row[ri(j, t)] = row[gi(j, t)] = 1
+            for k, w in enumerate(split):
+                row[xi(k, j)] = -pue[s] * e[w] * p.share[w, t]
+            A_eq.append(row)
+            b_eq.append(fixed_load[s, t])
+        row = np.zeros(n)
+        for k, w in enumerate(split):
+            row[xi(k, j)] = gh[w]
+        A_ub.append(row)
+        b_ub.append(cap[s] - fixed_gh[s])
+        if not np.isnan(cap_mw[s]) and cap_mw[s] > 0:
+            row = np.zeros(n)
+            for k, w in enumerate(split):
+                row[xi(k, j)] = pue[s] * e[w]
+            A_ub.append(row)
+            b_ub.append(cap_mw[s] * H - fixed_load[s].sum())
+    for k, _ in enumerate(split):
+        row = np.zeros(n)
+        row[[xi(k, j) for j in range(len(O))]] = 1
+        A_eq.append(row)
+        b_eq.append(1.0)
+    if any(b < -1e-9 for b in b_ub):
+        return np.inf
+    res = linprog(c, A_ub=np.array(A_ub) if A_ub else None, b_ub=b_ub or None,
+                  A_eq=np.array(A_eq) if A_eq else None, b_eq=b_eq or None, bounds=bounds,
+                  method="highs")
+    if res.status != 0:
+        return np.inf
+    return res.fun + st["embodied_t"].to_numpy(float)[O].sum()
+
+
+def brute_force(p: Problem) -> float:
+    """Minimum over every open set (within max_sites) and every placement of the
+    unsplittable workloads on it."""
+    unsplit = [w for w in range(p.n_workloads) if not p.workloads["splittable"].iloc[w]]
+    best = np.inf
+    k_max = p.max_sites or p.n_sites
+    for k in range(1, k_max + 1):
+        for O in itertools.combinations(range(p.n_sites), k):
+            for placement in itertools.product(O, repeat=len(unsplit)):
+                best = min(best, lp_given(p, O, dict(zip(unsplit, placement, strict=True))))
+    return best

@@ -1,0 +1,226 @@
+"""Optimisation model: hand-checked optima, brute force, plain == compact, infeasibility."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pulp
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from siting.errors import InfeasibleError
+from siting.model import ModelOptions, SolverOptions, build_problem, optimize
+from siting.model.testing import emissions_of, random_problem
+from tests.model_helpers import brute_force
+
+H = 8760.0
+
+
+def sites_frame(rows):
+    cols = ["site_id", "capacity_gpus", "pue", "grid_ci_g_per_kwh", "renewable_mwh_per_year",
+            "renewable_ci_g_per_kwh", "embodied_t", "capacity_mw"]
+    df = pd.DataFrame(rows, columns=cols)
+    df["lat"], df["lon"] = 0.0, 0.0
+    df["name"], df["country_iso3"], df["kind"] = df["site_id"], "", ""
+    return df
+
+
+def workloads_frame(rows):
+    df = pd.DataFrame(rows, columns=["workload_id", "gpu_hours", "splittable", "gpu_power_kw"])
+    df["overhead_share"], df["gpu"] = 0.0, ""
+    df["start_month"], df["end_month"] = 1, 12
+    df["energy_mwh"] = df["gpu_hours"] * df["gpu_power_kw"] / 1000
+    return df
+
+
+# Site A: clean grid (100 g/kWh), PUE 1.0, room for half the job.
+# Site B: dirty grid (500), PUE 1.2, 1,000 MWh of hydro at 24 g/kWh, room for everything.
+# One job: 1,000,000 GPU-hours at 1 kW = 1,000 MWh of IT energy.
+TWO_SITES = [("A", 500_000 / H, 1.0, 100.0, 0.0, 24.0, 0.0, np.nan),
+             ("B", 2_000_000 / H, 1.2, 500.0, 1000.0, 24.0, 0.0, np.nan)]
+
+
+@pytest.mark.parametrize("formulation", ["compact", "plain"])
+@pytest.mark.parametrize("splittable, expected_t", [
+    # whole job at B: 1,200 MWh = 1,000 hydro (24 t) + 200 grid (100 t)
+    (False, 124.0),
+    # B's hydro covers 1,000 / 1.2 = 833.3 MWh of IT energy (24 t); the rest, 166.7 MWh,
+    # runs at A on its grid (16.67 t): cheaper than filling A first
+    (True, 24.0 + (1000 - 1000 / 1.2) * 100 / 1000),
+])
+def test_hand_checked_two_sites(formulation, splittable, expected_t):
+    p = build_problem(sites_frame(TWO_SITES),
+                      workloads_frame([("job", 1_000_000, splittable, 1.0)]))
+    sol = optimize(p, options=ModelOptions(formulation=formulation))
+    assert sol.summary["status"] == "optimal"
+    assert sol.summary["objective_t"] == pytest.approx(expected_t, rel=1e-9)
+    assert sol.summary["emissions_t"] == pytest.approx(expected_t, rel=1e-9)
+    a = sol.assignments.set_index("site_id")
+    if splittable:
+        assert a.loc["A", "share"] == pytest.approx(1 / 6) and a.loc["B", "share"] == pytest.approx(5 / 6)
+    else:
+        assert list(a.index) == ["B"]
+    b = sol.sites.set_index("site_id").loc["B"]
+    assert b["renewable_mwh"] == pytest.approx(1000)
+
+
+def test_embodied_and_max_sites_hand_checked():
+    # two small clean sites or one big dirty one; opening costs 30 t per site
+    sites = sites_frame([("S1", 600_000 / H, 1.0, 50.0, 0, 24, 30.0, np.nan),
+                         ("S2", 600_000 / H, 1.0, 50.0, 0, 24, 30.0, np.nan),
+                         ("BIG", 2_000_000 / H, 1.0, 100.0, 0, 24, 30.0, np.nan)])
+    wl = workloads_frame([("w", 1_000_000, True, 1.0)])
+    # S1+S2: 1,000 MWh x 50 g = 50 t + 60 t embodied = 110 t; BIG: 100 t + 30 t = 130 t
+    assert optimize(build_problem(sites, wl)).summary["objective_t"] == pytest.approx(110.0)
+    one = optimize(build_problem(sites, wl, max_sites=1))
+    assert one.summary["objective_t"] == pytest.approx(130.0)
+    assert one.sites.loc[one.sites["open"], "site_id"].tolist() == ["BIG"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_brute_force_splittable_eight_sites(seed):
+    p = random_problem(8, 4, seed=seed, unsplittable_share=0.0, embodied=True,
+                       max_sites=None if seed % 2 else 3, tightness=0.8)
+    assert optimize(p).summary["objective_t"] == pytest.approx(brute_force(p), rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_brute_force_mixed_small(seed):
+    p = random_problem(4, 4, n_periods=12 if seed % 2 else 1, seed=seed, unsplittable_share=0.5,
+                       embodied=seed % 3 == 0, mw_caps=seed % 2 == 0, tightness=0.6)
+    want = brute_force(p)
+    got = optimize(p).summary["objective_t"]
+    assert got == pytest.approx(want, rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_plain_and_compact_agree(seed):
+    p = random_problem(30, 10, n_periods=12 if seed % 2 else 1, seed=seed,
+                       embodied=seed % 4 == 1, max_sites=5 if seed % 4 == 3 else None,
+                       mw_caps=seed % 3 == 0)
+    plain = optimize(p, options=ModelOptions(formulation="plain"))
+    compact = optimize(p)
+    assert compact.summary["objective_t"] == pytest.approx(plain.summary["objective_t"], rel=1e-6)
+    assert compact.summary["n_variables"] <= plain.summary["n_variables"]
+
+
+def test_identical_workloads_aggregated_exactly():
+    base = random_problem(20, 3, seed=3, unsplittable_share=0.0)
+    wl = base.workloads
+    jobs = pd.concat([wl.iloc[[0]]] * 4 + [wl.iloc[[1]]] * 3, ignore_index=True)
+    jobs["workload_id"] = [f"j{i}" for i in range(len(jobs))]
+    jobs["splittable"] = [False] * 4 + [True] * 3
+    roomy = base.sites.assign(capacity_gpus=base.sites["capacity_gpus"] * 4)
+    p = build_problem(roomy, jobs)
+    agg = optimize(p)
+    flat = optimize(p, options=ModelOptions(aggregate=False))
+    assert agg.summary["n_workload_classes"] == 2
+    assert agg.summary["objective_t"] == pytest.approx(flat.summary["objective_t"], rel=1e-6)
+    shares = agg.assignments.groupby("workload_id")["share"].sum()
+    assert sorted(shares.index) == sorted(jobs["workload_id"]) and np.allclose(shares, 1.0)
+    whole = agg.assignments[agg.assignments["workload_id"].isin(["j0", "j1", "j2", "j3"])]
+    assert (whole["share"] == 1.0).all()
+
+
+def test_pruning_keeps_the_optimum():
+    base = random_problem(60, 8, seed=11, unsplittable_share=0.0, tightness=0.2)
+    sites = base.sites.copy()
+    # three large sites on a very clean grid dominate every site whose cheapest source
+    # (with its PUE) is dirtier than their grid
+    sites.loc[:2, "grid_ci_g_per_kwh"] = 5.0
+    sites.loc[:2, "capacity_gpus"] = sites["capacity_gpus"].sum()
+    p = build_problem(sites, base.workloads)
+    pruned = optimize(p)
+    full = optimize(p, options=ModelOptions(prune_sites=False))
+    assert pruned.summary["n_sites_pruned"] > 0
+    assert pruned.summary["objective_t"] == pytest.approx(full.summary["objective_t"], rel=1e-6)
+
+
+# ----------------------------------------------------------------------------- infeasible
+def test_infeasible_unsplittable_too_big():
+    sites = sites_frame([("A", 2000, 1.1, 100, 0, 24, 0, np.nan)])  # 17,520,000 GPU-hours
+    wl = workloads_frame([("W1", 30_840_000, False, 0.7)])
+    with pytest.raises(InfeasibleError, match="workload W1 needs 30,840,000 GPU-hours, is "
+                                              "unsplittable, and the largest site offers 17,520,000"):
+        optimize(build_problem(sites, wl))
+
+
+def test_infeasible_total_demand():
+    sites = sites_frame([("A", 100, 1.1, 100, 0, 24, 0, np.nan), ("B", 100, 1.1, 100, 0, 24, 0, np.nan)])
+    wl = workloads_frame([("W1", 2_000_000, True, 0.7)])
+    with pytest.raises(InfeasibleError, match="exceeds total capacity 1,752,000 by 248,000 GPU-hours"):
+        optimize(build_problem(sites, wl))
+
+
+def test_infeasible_max_sites():
+    sites = sites_frame([("A", 100, 1.1, 100, 0, 24, 0, np.nan), ("B", 100, 1.1, 100, 0, 24, 0, np.nan)])
+    wl = workloads_frame([("W1", 1_000_000, True, 0.7)])
+    with pytest.raises(InfeasibleError, match="max_sites=1 but no single site can hold everything"):
+        optimize(build_problem(sites, wl, max_sites=1))
+
+
+def test_infeasible_packing_found_by_solver():
+    # three 60-unit jobs, two sites of 100: 180 <= 200 passes the cheap checks, but no packing
+    unit = 10_000.0
+    sites = sites_frame([("A", 100 * unit / H, 1.1, 100, 0, 24, 0, np.nan),
+                         ("B", 100 * unit / H, 1.1, 100, 0, 24, 0, np.nan)])
+    wl = workloads_frame([(f"J{i}", 60 * unit, False, 0.7) for i in range(3)])
+    for formulation in ("compact", "plain"):
+        with pytest.raises(InfeasibleError, match="cannot be packed"):
+            optimize(build_problem(sites, wl), options=ModelOptions(formulation=formulation))
+
+
+# ----------------------------------------------------------------------------- solvers
+@pytest.mark.skipif("COIN_CMD" not in pulp.listSolvers(onlyAvailable=True)
+                    and "PULP_CBC_CMD" not in pulp.listSolvers(onlyAvailable=True),
+                    reason="CBC not installed")
+@pytest.mark.parametrize("seed", range(3))
+def test_highs_and_cbc_agree(seed):
+    p = random_problem(12, 6, n_periods=12 if seed else 1, seed=seed, embodied=seed == 2)
+    highs = optimize(p)
+    cbc = optimize(p, solver=SolverOptions(name="cbc"))
+    assert cbc.summary["solver"] == "cbc"
+    assert cbc.summary["objective_t"] == pytest.approx(highs.summary["objective_t"], rel=1e-6)
+
+
+def test_pulp_backend_matches_arrays():
+    p = random_problem(15, 6, n_periods=12, seed=5, embodied=True, mw_caps=True)
+    arrays = optimize(p)
+    via_pulp = optimize(p, backend="pulp")
+    assert via_pulp.summary["objective_t"] == pytest.approx(arrays.summary["objective_t"], rel=1e-6)
+
+
+# ----------------------------------------------------------------------------- properties
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), n_sites=st.integers(2, 12), n_workloads=st.integers(1, 6),
+       monthly=st.booleans(), embodied=st.booleans(), mw_caps=st.booleans())
+def test_solution_properties(tmp_path_factory, seed, n_sites, n_workloads, monthly, embodied, mw_caps):
+    p = random_problem(n_sites, n_workloads, n_periods=12 if monthly else 1, seed=seed,
+                       embodied=embodied, mw_caps=mw_caps, tightness=0.4)
+    try:
+        sol = optimize(p)
+    except InfeasibleError:
+        return  # random MW caps can make an instance infeasible; explained, not a failure
+    out = tmp_path_factory.mktemp("sol")
+    sol.write(out)
+    a = pd.read_csv(out / "assignments.csv")
+    s = pd.read_csv(out / "sites.csv").set_index("site_id")
+    summary = json.loads((out / "summary.json").read_text())
+    # shares sum to one for every workload
+    assert np.allclose(a.groupby("workload_id")["share"].sum().reindex(p.workloads["workload_id"]), 1.0)
+    # no capacity exceeded
+    sites = p.sites.set_index("site_id")
+    used = a.groupby("site_id")["gpu_hours"].sum().reindex(sites.index, fill_value=0)
+    assert (used <= sites["capacity_gpus"] * p.horizon_hours * (1 + 1e-7) + 1e-6).all()
+    caps = sites["capacity_mw"] * p.horizon_hours
+    energy = s["energy_mwh"].reindex(sites.index)
+    assert (energy[caps.notna()] <= caps[caps.notna()] * (1 + 1e-7) + 1e-6).all()
+    # emissions recomputed from the files equal the objective
+    shares = (a.pivot_table(index="workload_id", columns="site_id", values="share", aggfunc="sum")
+              .reindex(index=p.workloads["workload_id"], columns=sites.index).fillna(0).to_numpy())
+    recomputed = emissions_of(p, shares, s["open"].reindex(sites.index).to_numpy(bool))
+    assert recomputed == pytest.approx(summary["objective_t"], rel=1e-6, abs=1e-6)
+    assert s["emissions_t"].sum() == pytest.approx(summary["objective_t"], rel=1e-6, abs=1e-6)
+    assert a["emissions_t"].sum() + s["embodied_t"].sum() == pytest.approx(summary["objective_t"],
+                                                                           rel=1e-6, abs=1e-6)
