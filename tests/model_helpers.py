@@ -16,7 +16,7 @@ def lp_given(p: Problem, open_sites: tuple[int, ...], fixed: dict[int, int]) -> 
     Written from the issue's formulation, independently of siting.model.formulation."""
     st, wl = p.sites, p.workloads
     H, T = p.horizon_hours, p.n_periods
-    O = list(open_sites)
+    opened = list(open_sites)
     split = [w for w in range(p.n_workloads) if wl["splittable"].iloc[w]]
     pue = st["pue"].to_numpy(float)
     gh = wl["gpu_hours"].to_numpy(float)
@@ -28,19 +28,19 @@ def lp_given(p: Problem, open_sites: tuple[int, ...], fixed: dict[int, int]) -> 
     fixed_gh = np.zeros(p.n_sites)
     fixed_load = np.zeros((p.n_sites, T))
     for w, s in fixed.items():
-        if s not in O:
+        if s not in opened:
             return np.inf
         fixed_gh[s] += gh[w]
         fixed_load[s] += pue[s] * e[w] * p.share[w]
-    nx, nr = len(split) * len(O), len(O) * T
+    nx, nr = len(split) * len(opened), len(opened) * T
     n = nx + 2 * nr  # x, r, g
-    xi = lambda k, j: k * len(O) + j  # noqa: E731
+    xi = lambda k, j: k * len(opened) + j  # noqa: E731
     ri = lambda j, t: nx + j * T + t  # noqa: E731
     gi = lambda j, t: nx + nr + j * T + t  # noqa: E731
     c = np.zeros(n)
     bounds = [(0, 1)] * nx + [(0, None)] * (2 * nr)
     A_eq, b_eq, A_ub, b_ub = [], [], [], []
-    for j, s in enumerate(O):
+    for j, s in enumerate(opened):
         for t in range(T):
             c[ri(j, t)] = rci[s] / 1000
             c[gi(j, t)] = p.grid_ci[s, t] / 1000
@@ -64,7 +64,7 @@ def lp_given(p: Problem, open_sites: tuple[int, ...], fixed: dict[int, int]) -> 
             b_ub.append(cap_mw[s] * H - fixed_load[s].sum())
     for k, _ in enumerate(split):
         row = np.zeros(n)
-        row[[xi(k, j) for j in range(len(O))]] = 1
+        row[[xi(k, j) for j in range(len(opened))]] = 1
         A_eq.append(row)
         b_eq.append(1.0)
     if any(b < -1e-9 for b in b_ub):
@@ -74,7 +74,7 @@ def lp_given(p: Problem, open_sites: tuple[int, ...], fixed: dict[int, int]) -> 
                   method="highs")
     if res.status != 0:
         return np.inf
-    return res.fun + st["embodied_t"].to_numpy(float)[O].sum()
+    return res.fun + st["embodied_t"].to_numpy(float)[opened].sum()
 
 
 def brute_force(p: Problem) -> float:
@@ -84,7 +84,7 @@ def brute_force(p: Problem) -> float:
     best = np.inf
     k_max = p.max_sites or p.n_sites
     for k in range(1, k_max + 1):
-        for O in itertools.combinations(range(p.n_sites), k):
-            for placement in itertools.product(O, repeat=len(unsplit)):
-                best = min(best, lp_given(p, O, dict(zip(unsplit, placement, strict=True))))
+        for subset in itertools.combinations(range(p.n_sites), k):
+            for placement in itertools.product(subset, repeat=len(unsplit)):
+                best = min(best, lp_given(p, subset, dict(zip(unsplit, placement, strict=True))))
     return best

@@ -243,7 +243,9 @@ class _Builder:
         self.v.append(vals[keep])
 
     def matrix(self) -> sp.csr_matrix:
-        cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0))
+        def cat(xs):
+            return np.concatenate(xs) if xs else np.zeros(0)
+
         return sp.csr_matrix((cat(self.v), (cat(self.ri).astype(np.int64),
                                            cat(self.ci).astype(np.int64))),
                              shape=(self.n_rows, self.n_cols))

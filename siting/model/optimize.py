@@ -20,7 +20,7 @@ class NoSolutionError(SitingError):
 
 
 def optimize(problem: Problem | Scenario, *, solver: SolverOptions | None = None,
-             options: ModelOptions = ModelOptions(), backend: str = "arrays") -> Solution:
+             options: ModelOptions | None = None, backend: str = "arrays") -> Solution:
     """Place the workloads on the sites with the least CO2.
 
     ``backend="arrays"`` hands the model to HiGHS directly; ``backend="pulp"`` builds the
@@ -29,6 +29,7 @@ def optimize(problem: Problem | Scenario, *, solver: SolverOptions | None = None
         solver = solver or problem.solver
         problem = load_problem(problem)
     solver = solver or SolverOptions()
+    options = options or ModelOptions()
     check_feasibility(problem)
     t0 = time.perf_counter()
     mm = formulate(problem, options)

@@ -55,7 +55,8 @@ def random_problem(n_sites: int, n_workloads: int, n_periods: int = 1, *, seed: 
     workloads["energy_mwh"] = workloads["gpu_hours"] * workloads["gpu_power_kw"] / 1000
     monthly = None
     if n_periods > 1:
-        season = 1 + 0.4 * np.sin(2 * np.pi * (np.arange(MONTHS)[None, :] / 12 + rng.uniform(size=(n_sites, 1))))
+        phase = rng.uniform(size=(n_sites, 1))
+        season = 1 + 0.4 * np.sin(2 * np.pi * (np.arange(MONTHS)[None, :] / 12 + phase))
         monthly = pd.DataFrame({
             "site_id": np.repeat(sites["site_id"], MONTHS),
             "month": np.tile(np.arange(1, MONTHS + 1), n_sites),
