@@ -38,7 +38,14 @@ def numeric_column(df: pd.DataFrame, column: str, source: str | Path, *, lo: flo
         bad |= values > hi
     row = first_bad_row(bad)
     if row is not None:
-        rng = f" in [{lo}, {hi}]" if lo is not None or hi is not None else ""
+        if lo is not None and hi is not None:
+            rng = f" in [{lo:g}, {hi:g}]"
+        elif lo is not None:
+            rng = f" >= {lo:g}"
+        elif hi is not None:
+            rng = f" <= {hi:g}"
+        else:
+            rng = ""
         raise SitingError(f"{source}: row {row + 2}, field {column}: expected a number{rng}, "
                           f"got {_show(raw.iloc[row])}")
     return values.astype(float)

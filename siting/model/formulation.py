@@ -56,6 +56,7 @@ class ModelOptions:
     prune_sites: bool = True
     aggregate: bool = True
     link_splittable: bool = False  # add (2) for splittable work too (tighter LP, more rows)
+    strengthen: bool = True  # per-job renewable caps in the balance rows (see module doc)
     warm_start: bool = True
 
 
@@ -384,7 +385,7 @@ def formulate(problem: Problem, options: ModelOptions = ModelOptions()) -> Matri
         b.coefs(gpu_rows, y_col[gs], -sa.cap_gpu_hours[gs])
 
     # site IT energy per period: either directly from x, or via E_sp auxiliaries (monthly)
-    use_aux = not plain and T > 1
+    use_aux = not plain and T > 1 and not options.strengthen
     e_col = None
     if use_aux:
         P = len(classes.patterns)
@@ -436,6 +437,10 @@ def formulate(problem: Problem, options: ModelOptions = ModelOptions()) -> Matri
         rows_here = bal_row[si[xt_c], xt_t]
         ok = rows_here >= 0
         coef = -sa.pue[si[xt_c]] * e[ci[xt_c]] * classes.share[ci[xt_c], xt_t]
+        if not plain and options.strengthen:
+            # one whole job can use at most R_st of renewables: min(R_st, its load) per job
+            cap = sa.renewable_mwh[si[xt_c], xt_t]
+            coef = np.where(classes.integer[ci[xt_c]], -np.minimum(-coef, cap), coef)
         b.coefs(rows_here[ok], x_cols[xt_c[ok]], coef[ok])
 
     # (7) max sites
