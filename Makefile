@@ -8,9 +8,11 @@ SITING    := $(VENV)/bin/siting
 STAMP     := $(VENV)/.installed
 MIRROR    ?= ../shared/datasets
 SCENARIO  ?= scenarios/example_llama.yaml
+SITES     ?= data/regions/sites.csv
+WORKLOADS ?= scenarios/llama31_workloads.csv
 OUT       ?= out
 
-.PHONY: help setup run test lint regions data bench footprint optimize
+.PHONY: help setup browser run test lint regions data bench footprint optimize report evaluate
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,10 +24,23 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,cbc]'
 	@touch $(STAMP)
 
-setup: $(STAMP) ## create .venv and install siting with its dev tools (quick when nothing changed)
+setup: $(STAMP) browser ## create .venv, install siting with its dev tools, and Chromium for the page test
 
-run: setup ## run the main job on the bundled default data: the example scenario, optimised
-	$(SITING) optimize $(SCENARIO) --out $(OUT)/$(notdir $(basename $(SCENARIO)))
+browser: ## Debian's chromium + chromium-driver for the headless page test (apt, as root)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	 elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	   echo "installing chromium and chromium-driver"; \
+	   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	 else echo "note: install chromium and chromium-driver to run the browser test"; fi
+
+run: setup ## the default scenario end to end with its report (out/example_llama/report.html)
+	$(SITING) report $(SCENARIO) --out $(OUT)/$(notdir $(basename $(SCENARIO)))
+
+report: setup ## optimise SCENARIO=path.yaml and write its report into OUT/<name>
+	$(SITING) report $(SCENARIO) --out $(OUT)/$(notdir $(basename $(SCENARIO)))
+
+evaluate: setup ## score SITES=my_sites.csv for WORKLOADS=w.csv (default: the example workloads)
+	$(SITING) evaluate --sites $(SITES) --workloads $(WORKLOADS) --out $(OUT)/evaluate_$(notdir $(basename $(SITES))) --mirror $(MIRROR)
 
 footprint: setup ## footprint of the Llama 3.1 405B run in a handful of countries
 	$(SITING) footprint --gpu-hours 30.84e6 --gpu H100-SXM --pue 1.0 --region USA --region NOR --region ISL --region CAN --region FRA --region POL

@@ -249,6 +249,104 @@ def optimize(
 
 
 @app.command()
+def report(
+    scenario: Annotated[str, typer.Argument(help="scenario YAML")],
+    out_dir: Annotated[str | None, typer.Option("--out", help="output folder (default out/<name>)")] = None,
+    baseline: Annotated[str, typer.Option(help="baseline country (ISO3)")] = "USA",
+    baseline_year: Annotated[int | None, typer.Option(help="baseline intensity year")] = None,
+    baseline_site: Annotated[str | None, typer.Option(help="baseline site id instead")] = None,
+) -> None:
+    """Optimise a scenario and write its report: CSV, Markdown, GeoJSON, summary.json, HTML."""
+    from pathlib import Path
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from siting.model import load_scenario
+    from siting.model import optimize as run_optimize
+    from siting.report import build_report, write_report
+
+    sc = load_scenario(scenario)
+    target = Path(out_dir or Path("out") / sc.name)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=out, transient=True) as progress:
+        task = progress.add_task(f"optimising {sc.name}", total=None)
+        solution = run_optimize(sc)
+        progress.update(task, description="marginal values and baselines")
+        rep = build_report(solution, baseline=baseline, baseline_year=baseline_year,
+                           site=baseline_site)
+        progress.update(task, description=f"writing {target}")
+        write_report(rep, solution, target)
+    t = rep.totals
+    out.print(f"{solution.summary['status']}: {t['emissions_t']:,.1f} tCO2e, {t['energy_mwh']:,.0f} MWh, "
+              f"{t['renewable_share']:.0%} renewable, {t['sites_open']} site(s) open")
+    for b in rep.baselines.itertuples():
+        out.print(f"  vs {b.baseline}: {b.emissions_t:,.0f} t -> {b.optimised_t:,.0f} t "
+                  f"(saves {b.saved_t:,.0f} t, {b.saved_share:.0%})")
+    out.print(f"report: {target / 'report.html'} (also report.md, ranked.csv, sites.geojson)")
+
+
+@app.command()
+def evaluate(
+    sites: Annotated[str, typer.Option(help="candidate sites: CSV (site_id, lat, lon, ...) or GeoJSON")],
+    workloads: Annotated[str | None, typer.Option(help="workloads CSV")] = None,
+    gpu_hours: Annotated[float | None, typer.Option(help="one workload: GPU-hours")] = None,
+    gpu: Annotated[str | None, typer.Option(help="one workload: GPU name")] = None,
+    gpu_power_w: Annotated[float | None, typer.Option(help="one workload: GPU power, W")] = None,
+    out_dir: Annotated[str | None, typer.Option("--out", help="output folder")] = None,
+    horizon_hours: Annotated[float | None, typer.Option(help="horizon, h (default 8760)")] = None,
+    year: Annotated[int | None, typer.Option(help="grid-intensity year (when enriching)")] = None,
+    baseline: Annotated[str, typer.Option(help="baseline country (ISO3)")] = "USA",
+    mirror: Mirror = None,
+    cache: Cache = None,
+) -> None:
+    """Score a list of candidate sites for a workload, without optimising, and rank them."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from siting.model.scenario import (
+        SITES_REQUIRED,
+        read_workloads_table,
+        sites_from_frame,
+        workloads_from_frame,
+    )
+    from siting.report.evaluate import evaluate_sites, write_evaluation
+
+    if workloads:
+        wl = read_workloads_table(Path(workloads))
+    elif gpu_hours is not None and (gpu or gpu_power_w):
+        row = {"workload_id": "workload", "gpu_hours": gpu_hours, "splittable": False}
+        row.update({"gpu": gpu} if gpu else {"gpu_power_kw": gpu_power_w / 1000.0})
+        wl = workloads_from_frame(pd.DataFrame([row]), "--gpu-hours/--gpu")
+    else:
+        raise SitingError("give --workloads W.csv, or --gpu-hours with --gpu or --gpu-power-w")
+    src = Path(sites)
+    raw = pd.read_csv(src) if src.suffix.lower() == ".csv" and src.is_file() else None
+    if raw is not None and all(c in raw.columns for c in SITES_REQUIRED):
+        table = sites_from_frame(raw, src)
+    else:
+        from siting.data import loaders
+        from siting.data import sites as site_data
+        from siting.intensity import yearly_table
+
+        kw = {"mirror": mirror, "cache": cache}
+        with out.status("enriching sites from the datasets"):
+            enriched = site_data.enrich(site_data.read_sites(src), plants=loaders.load_plants(**kw),
+                                        boundaries=loaders.load_boundaries(**kw),
+                                        intensity=yearly_table(), year=year)
+        table = sites_from_frame(pd.DataFrame(enriched.drop(columns="geometry")), src)
+    ev = evaluate_sites(table, wl, horizon_hours=horizon_hours, baseline=baseline)
+    target = Path(out_dir or Path("out") / f"evaluate_{src.stem}")
+    write_evaluation(ev, target, f"siting evaluation: {src.name}")
+    cols = ["rank", "site_id", "country_iso3", "emissions_t", "effective_ci_g_per_kwh",
+            "renewable_share", "fits"]
+    print_table(ev[cols].head(15).to_dict("records"), f"Candidate sites ({len(ev)}), best first",
+                {"emissions_t": "{:,.1f}", "effective_ci_g_per_kwh": "{:,.1f}",
+                 "renewable_share": "{:.0%}"})
+    out.print(f"wrote {target}/evaluation.csv, evaluation.md, evaluation.geojson, evaluation.html")
+
+
+@app.command()
 def schema(out_path: Annotated[str | None, typer.Option("--out", help="write to a file")] = None) -> None:
     """Print (or write) the JSON Schema of scenario files."""
     from siting.model.scenario import scenario_json_schema

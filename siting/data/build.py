@@ -49,6 +49,7 @@ def build_all(mirror=None, cache=None, out: Path = REPO_ROOT / "data" / "regions
         build_gpu_table(mirror, cache, gpu_table),
         build_yearly_intensity(mirror, cache, out),
         *build_default_sites(mirror, cache, out),
+        build_basemap(mirror, cache, out),
         write_sources(out),
     ]
 
@@ -90,9 +91,31 @@ def build_default_sites(mirror=None, cache=None, out: Path = REPO_ROOT / "data" 
     return [csv, geojson]
 
 
+BASEMAP_FILE = "countries_110m.geojson"
+BASEMAP_TOLERANCE_DEG = 0.05  # map drawing only: simplification and grid of the outline
+BASEMAP_GRID_DEG = 0.01
+
+
+def build_basemap(mirror=None, cache=None, out: Path = REPO_ROOT / "data" / "regions") -> Path:
+    """Country outlines for the offline report map (Natural Earth 1:110m, simplified)."""
+    import shapely
+
+    b = loaders.load_boundaries(resolution="110m", mirror=mirror, cache=cache)
+    g = b[["country_iso3", "name", "geometry"]].copy()
+    g["geometry"] = shapely.set_precision(g.geometry.simplify(BASEMAP_TOLERANCE_DEG).values,
+                                          BASEMAP_GRID_DEG)
+    g = g[~g.geometry.is_empty]
+    dest = out / BASEMAP_FILE
+    with atomic_path(dest) as tmp:
+        tmp.unlink()
+        g.to_file(tmp, driver="GeoJSON", engine="pyogrio", COORDINATE_PRECISION=2, WRITE_NAME="NO")
+    return dest
+
+
 def write_sources(out: Path = REPO_ROOT / "data" / "regions") -> Path:
     """``SOURCES.md``: what each committed file is, and the attribution of what it derives from."""
-    used = ["gppd-v1.3", "owid-carbon-intensity-elec", "natural-earth-50m", "epoch-ml-hardware"]
+    used = ["gppd-v1.3", "owid-carbon-intensity-elec", "natural-earth-50m", "natural-earth-110m",
+            "epoch-ml-hardware"]
     lines = [
         "# Sources of the embedded default (`data/regions/`)",
         "",
@@ -110,6 +133,8 @@ def write_sources(out: Path = REPO_ROOT / "data" / "regions") -> Path:
         " country, grid intensity (latest year), renewable generation nearby by fuel and model"
         " defaults | GPPD, OWID/Ember, Natural Earth; hub coordinates are siting's own list"
         " (approximate city centres) |",
+        f"| `{BASEMAP_FILE}` | country outlines for the report map, simplified to"
+        f" {BASEMAP_TOLERANCE_DEG:g} degrees | Natural Earth 1:110m |",
         "| `../../siting/resources/gpus.csv` | accelerator board power (TDP, W) | Epoch AI |",
         "",
         "## Datasets, licences and attribution",

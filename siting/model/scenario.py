@@ -126,7 +126,11 @@ def _bools(df: pd.DataFrame, col: str, path) -> pd.Series:
 
 def read_sites_table(path: Path) -> pd.DataFrame:
     """Sites for the model, validated; optional columns filled with their defaults."""
-    df = _read(path, "sites")
+    return sites_from_frame(_read(path, "sites"), path)
+
+
+def sites_from_frame(df: pd.DataFrame, path: str | Path = "sites") -> pd.DataFrame:
+    """Validate a sites frame (errors name ``path``, row and field)."""
     require_columns(df, SITES_REQUIRED, path)
     out = pd.DataFrame({"site_id": _ids(df, "site_id", path)})
     out["lat"] = numeric_column(df, "lat", path, lo=-90, hi=90)
@@ -152,7 +156,11 @@ def read_sites_table(path: Path) -> pd.DataFrame:
 
 def read_workloads_table(path: Path) -> pd.DataFrame:
     """Workloads, validated, with ``gpu_power_kw`` resolved and IT ``energy_mwh`` computed."""
-    df = _read(path, "workloads")
+    return workloads_from_frame(_read(path, "workloads"), path)
+
+
+def workloads_from_frame(df: pd.DataFrame, path: str | Path = "workloads") -> pd.DataFrame:
+    """Validate a workloads frame (errors name ``path``, row and field)."""
     require_columns(df, WORKLOADS_REQUIRED, path)
     if "gpu_power_kw" not in df and "gpu" not in df:
         raise SitingError(f"{path}: needs a gpu_power_kw or a gpu column")

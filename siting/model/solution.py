@@ -20,6 +20,12 @@ class Solution:
     sites: pd.DataFrame
     summary: dict
     periods: pd.DataFrame = field(default_factory=pd.DataFrame)  # site x period energy
+    model: MatrixModel | None = field(default=None, repr=False)  # for marginal values
+    raw: RawSolution | None = field(default=None, repr=False)
+
+    @property
+    def problem(self):
+        return None if self.model is None else self.model.problem
 
     def write(self, out_dir: str | os.PathLike) -> list[Path]:
         """``assignments.csv``, ``sites.csv``, ``site_periods.csv``, ``summary.json`` in
@@ -168,4 +174,4 @@ def build_solution(mm: MatrixModel, raw: RawSolution, build_s: float) -> Solutio
         "horizon_hours": p.horizon_hours,
         "max_sites": p.max_sites,
     }
-    return Solution(assignments, sites, summary, periods)
+    return Solution(assignments, sites, summary, periods, model=mm, raw=raw)

@@ -125,19 +125,36 @@ def _solution(values: np.ndarray) -> highspy.HighsSolution:
     return sol
 
 
-def lp_duals(mm: MatrixModel, values: np.ndarray) -> np.ndarray | None:
-    """Row duals of the LP with every integer variable fixed at its value in ``values``
-    (the marginal values a report quotes). None when that LP does not solve."""
-    fixed_lb, fixed_ub = mm.lb.copy(), mm.ub.copy()
-    ints = mm.integer
-    fixed_lb[ints] = fixed_ub[ints] = np.round(values[ints])
+@dataclass
+class LpDuals:
+    row_dual: np.ndarray
+    col_dual: np.ndarray
+    row_value: np.ndarray
+    col_value: np.ndarray
+
+
+def lp_duals(mm: MatrixModel, values: np.ndarray) -> LpDuals | None:
+    """Duals of the LP with every integer variable fixed at its value in ``values``: the
+    marginal values a report quotes. None when that LP does not solve to optimality."""
+    ints = np.flatnonzero(mm.integer)
+    fixed = np.round(values[ints])
     h = highs_model(mm, integer=False)
-    h.changeColsBounds(int(ints.sum()), np.flatnonzero(ints).astype(np.int32),
-                       fixed_lb[ints], fixed_ub[ints])
+    if len(ints):
+        h.changeColsBounds(len(ints), ints.astype(np.int32), fixed, fixed)
+    # capacity limits tightened into share bounds would take the duals that belong to the
+    # capacity rows: relax continuous shares back to [0, 1] (the rows still hold them)
+    c_idx, s_idx = np.nonzero(mm.x_col >= 0)
+    cols = mm.x_col[c_idx, s_idx]
+    cont = ~mm.integer[cols]
+    if cont.any():
+        h.changeColsBounds(int(cont.sum()), cols[cont].astype(np.int32), np.zeros(int(cont.sum())),
+                           mm.classes.count[c_idx[cont]].astype(float))
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    return np.asarray(h.getSolution().row_dual)
+    sol = h.getSolution()
+    return LpDuals(np.asarray(sol.row_dual), np.asarray(sol.col_dual), np.asarray(sol.row_value),
+                   np.asarray(sol.col_value))
 
 
 def solve_pulp(mm: MatrixModel, opts: SolverOptions) -> RawSolution:

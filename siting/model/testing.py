@@ -21,8 +21,17 @@ def random_problem(n_sites: int, n_workloads: int, n_periods: int = 1, *, seed: 
     gh = rng.lognormal(np.log(2e6), 1.0, n_workloads)
     cap_total = gh.sum() / tightness
     cap_gh = rng.dirichlet(np.ones(n_sites) * 2) * cap_total
-    big = rng.choice(n_sites, size=min(3, n_sites), replace=False)  # some sites fit any job
-    cap_gh[big] = np.maximum(cap_gh[big], 1.5 * gh.max())
+    # feasible by construction: every job larger than a typical site gets a site of its own
+    # (at least three sites can hold any job)
+    unsplit = rng.uniform(size=n_workloads) < unsplittable_share
+    typical = np.quantile(cap_gh, 0.9)
+    big_jobs = np.flatnonzero(unsplit & (gh > typical))
+    n_big = min(n_sites, max(3, len(big_jobs)))
+    hosts = rng.choice(n_sites, size=n_big, replace=False)
+    need = np.full(n_big, 1.5 * gh.max())
+    need[: len(big_jobs)] = 1.2 * np.sort(gh[big_jobs])[::-1][:n_big] if len(big_jobs) else need[:0]
+    need[:3] = 1.5 * gh.max()
+    cap_gh[hosts] = np.maximum(cap_gh[hosts], need)
     cap_gpus = cap_gh / 8760
     it_mwh = gh * gpu_kw / 1000
     sites = pd.DataFrame({
@@ -45,7 +54,7 @@ def random_problem(n_sites: int, n_workloads: int, n_periods: int = 1, *, seed: 
     workloads = pd.DataFrame({
         "workload_id": [f"w{j:03d}" for j in range(n_workloads)],
         "gpu_hours": gh,
-        "splittable": rng.uniform(size=n_workloads) >= unsplittable_share,
+        "splittable": ~unsplit,
         "gpu": "",
         "gpu_power_kw": gpu_kw,
         "overhead_share": 0.0,

@@ -1,0 +1,68 @@
+"""Report charts (matplotlib, Agg): PNG bytes, embedded in the HTML page."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+CLEAN, DIRTY, EMBODIED = "#2a9d8f", "#e76f51", "#8d99ae"
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def emissions_by_site(sites: pd.DataFrame, top: int = 15) -> bytes:
+    """Horizontal bars: operational and embodied tCO2e of the open sites."""
+    s = sites[sites["open"]].nlargest(top, "emissions_t").iloc[::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(s) + 1.2))
+    labels = s["site_id"] + " " + s["name"].str.slice(0, 28)
+    ax.barh(labels, s["operational_emissions_t"], color=CLEAN, label="operational")
+    ax.barh(labels, s["embodied_t"], left=s["operational_emissions_t"], color=EMBODIED,
+            label="embodied")
+    ax.set_xlabel("tCO2e")
+    ax.set_title("Emissions by site (open sites)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.3 / max(len(s), 1)), ncol=2,
+              frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
+
+
+def baseline_vs_optimised(baselines: pd.DataFrame) -> bytes:
+    """Grouped bars: each baseline against the plan for the same workloads."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    y = range(len(baselines))
+    ax.barh([i + 0.2 for i in y], baselines["emissions_t"], height=0.4, color=DIRTY,
+            label="baseline")
+    ax.barh([i - 0.2 for i in y], baselines["optimised_t"], height=0.4, color=CLEAN,
+            label="siting plan")
+    ax.set_yticks(list(y), baselines["baseline"].str.slice(0, 40))
+    for i, (b, o) in enumerate(zip(baselines["emissions_t"], baselines["optimised_t"], strict=True)):
+        ax.text(b, i + 0.2, f" {b:,.0f} t", va="center", fontsize=8)
+        ax.text(o, i - 0.2, f" {o:,.0f} t", va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("tCO2e")
+    ax.set_title("Baseline vs optimised")
+    ax.set_xlim(0, baselines["emissions_t"].max() * 1.18)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
+
+
+def evaluation_bars(ev: pd.DataFrame, top: int = 20) -> bytes:
+    """Horizontal bars: emissions of the best-ranked sites, renewables vs grid share."""
+    s = ev.head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.38 * len(s) + 1.2))
+    ax.barh(s["site_id"], s["emissions_t"], color=[CLEAN if f else DIRTY for f in s["fits"]])
+    ax.set_xlabel("tCO2e if the site took all the work")
+    ax.set_title("Candidate sites (green: has the room, red: too small)")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)

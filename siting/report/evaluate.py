@@ -1,0 +1,109 @@
+"""Planner workflow: score a given list of candidate sites for a set of workloads, without
+optimising. Each site is scored as if it took all the work: energy, renewables used,
+emissions, effective intensity, whether it has the room, and a rank. Array work over sites."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting.assumptions import assumption
+from siting.intensity import country_intensity
+from siting.report import charts
+from siting.report.render import (
+    _intensity_colour,
+    cards_html,
+    html_page,
+    html_table,
+    markdown_table,
+    png_img,
+    points_map,
+    write_geojson,
+    write_table,
+    write_text,
+)
+from siting.units import HOURS_PER_YEAR, WGS84
+
+
+def evaluate_sites(sites: pd.DataFrame, workloads: pd.DataFrame, *,
+                   horizon_hours: float | None = None, baseline: str = "USA") -> pd.DataFrame:
+    """One row per site, ranked by emissions (lowest first). ``sites`` has the model columns
+    (see siting.model.scenario.read_sites_table); ``workloads`` the workload columns."""
+    H = assumption("horizon_hours") if horizon_hours is None else float(horizon_hours)
+    it_mwh = float(workloads["energy_mwh"].sum())
+    gpu_hours = float(workloads["gpu_hours"].sum())
+    pue = sites["pue"].to_numpy(float)
+    grid = sites["grid_ci_g_per_kwh"].to_numpy(float)
+    rci = sites["renewable_ci_g_per_kwh"].to_numpy(float)
+    ren_avail = sites["renewable_mwh_per_year"].to_numpy(float) * H / HOURS_PER_YEAR
+    energy = it_mwh * pue
+    ren = np.where(rci < grid, np.minimum(energy, ren_avail), 0.0)
+    emissions = ((energy - ren) * grid + ren * rci) / 1000.0
+    cap = sites["capacity_gpus"].to_numpy(float) * H
+    base_ci, _ = country_intensity(baseline)
+    base_t = it_mwh * assumption("pue_default") * base_ci / 1000.0
+    out = pd.DataFrame({
+        "site_id": sites["site_id"], "name": sites["name"], "country_iso3": sites["country_iso3"],
+        "lat": sites["lat"], "lon": sites["lon"],
+        "grid_ci_g_per_kwh": grid, "renewable_ci_g_per_kwh": rci,
+        "renewable_available_mwh": ren_avail, "pue": pue,
+        "energy_mwh": energy, "renewable_mwh": ren, "renewable_share": ren / energy,
+        "emissions_t": emissions, "effective_ci_g_per_kwh": emissions * 1000 / energy,
+        "gpu_hours_needed": gpu_hours, "gpu_hours_capacity": cap,
+        "fits": cap >= gpu_hours,
+        f"saved_vs_{baseline.upper()}_t": base_t - emissions,
+    })
+    for col in ("renewable_nearby_mwh_per_year", "renewable_hydro_mwh_per_year",
+                "renewable_wind_mwh_per_year", "renewable_geothermal_mwh_per_year"):
+        if col in sites:
+            out[col] = sites[col].to_numpy()
+    out = out.sort_values(["emissions_t", "site_id"], kind="stable").reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out
+
+
+def evaluation_html(ev: pd.DataFrame, title: str) -> str:
+    g = gpd.GeoDataFrame(ev, geometry=gpd.points_from_xy(ev["lon"], ev["lat"]), crs=WGS84)
+    best = ev["rank"] <= 3
+    g = g.assign(radius=np.where(best, 11, 6), colour=[_intensity_colour(c) for c in
+                                                       ev["effective_ci_g_per_kwh"]], open=best)
+    m = points_map(g, ["rank", "site_id", "name", "country_iso3", "emissions_t",
+                       "effective_ci_g_per_kwh", "renewable_share", "grid_ci_g_per_kwh", "fits"])
+    first = ev.iloc[0]
+    figures = [("Sites scored", f"{len(ev)}"),
+               ("Best site", f"{first['site_id']} ({first['emissions_t']:,.1f} t)"),
+               ("Worst site", f"{ev.iloc[-1]['site_id']} ({ev.iloc[-1]['emissions_t']:,.1f} t)"),
+               ("Energy at best", f"{first['energy_mwh']:,.0f} MWh"),
+               ("Sites with room", f"{int(ev['fits'].sum())}")]
+    cols = [c for c in ev.columns if c not in ("lat", "lon")]
+    top = (f"<h1>{html.escape(title)}</h1><p class='note'>Each site scored as if it took all "
+           "the work; ranked by emissions. The three best are outlined.</p>"
+           + cards_html(figures) + "<h2>Map</h2><!--siting-map-->")
+    bottom = ("<h2>Ranked sites</h2>" + html_table(ev[cols], "ranked") + "<h2>Chart</h2>"
+              "<div class='charts'>" + png_img(charts.evaluation_bars(ev), "chart-sites",
+                                                "Emissions by site") + "</div>")
+    return html_page(title, m, top, bottom)
+
+
+def write_evaluation(ev: pd.DataFrame, out_dir: str | os.PathLike, title: str) -> list[Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    geo = gpd.GeoDataFrame(ev, geometry=gpd.points_from_xy(ev["lon"], ev["lat"]), crs=WGS84)
+    summary = {"title": title, "n_sites": len(ev), "best_site": ev.iloc[0]["site_id"],
+               "best_emissions_t": float(ev.iloc[0]["emissions_t"]),
+               "worst_emissions_t": float(ev.iloc[-1]["emissions_t"])}
+    return [
+        write_table(out / "evaluation.csv", ev),
+        write_text(out / "evaluation.md", f"# {title}\n\nEach site scored as if it took all the "
+                   "work; ranked by emissions.\n\n"
+                   + markdown_table(ev.drop(columns=["lat", "lon"])) + "\n"),
+        write_geojson(out / "evaluation.geojson", geo),
+        write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n"),
+        write_text(out / "evaluation.html", evaluation_html(ev, title)),
+    ]
