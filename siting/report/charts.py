@@ -1,29 +1,31 @@
-"""Report charts (matplotlib, Agg): PNG bytes, embedded in the HTML page."""
+"""Report charts: PNG bytes, embedded in the HTML page. Figures are made without pyplot,
+so rendering never changes the caller's matplotlib backend (notebooks keep theirs)."""
 
 from __future__ import annotations
 
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import pandas as pd
+from matplotlib.figure import Figure
 
 CLEAN, DIRTY, EMBODIED = "#2a9d8f", "#e76f51", "#8d99ae"
 
 
-def _png(fig) -> bytes:
+def _subplots(width: float, height: float):
+    fig = Figure(figsize=(width, height))
+    return fig, fig.add_subplot()
+
+
+def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
 
 
 def emissions_by_site(sites: pd.DataFrame, top: int = 15) -> bytes:
     """Horizontal bars: operational and embodied tCO2e of the open sites."""
     s = sites[sites["open"]].nlargest(top, "emissions_t").iloc[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(s) + 1.2))
+    fig, ax = _subplots(7, 0.45 * len(s) + 1.2)
     labels = s["site_id"] + " " + s["name"].str.slice(0, 28)
     ax.barh(labels, s["operational_emissions_t"], color=CLEAN, label="operational")
     ax.barh(labels, s["embodied_t"], left=s["operational_emissions_t"], color=EMBODIED,
@@ -38,7 +40,7 @@ def emissions_by_site(sites: pd.DataFrame, top: int = 15) -> bytes:
 
 def baseline_vs_optimised(baselines: pd.DataFrame) -> bytes:
     """Grouped bars: each baseline against the plan for the same workloads."""
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    fig, ax = _subplots(7, 3.2)
     y = range(len(baselines))
     ax.barh([i + 0.2 for i in y], baselines["emissions_t"], height=0.4, color=DIRTY,
             label="baseline")
@@ -60,7 +62,7 @@ def baseline_vs_optimised(baselines: pd.DataFrame) -> bytes:
 def evaluation_bars(ev: pd.DataFrame, top: int = 20) -> bytes:
     """Horizontal bars: emissions of the best-ranked sites, renewables vs grid share."""
     s = ev.head(top).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.38 * len(s) + 1.2))
+    fig, ax = _subplots(7, 0.38 * len(s) + 1.2)
     ax.barh(s["site_id"], s["emissions_t"], color=[CLEAN if f else DIRTY for f in s["fits"]])
     ax.set_xlabel("tCO2e if the site took all the work")
     ax.set_title("Candidate sites (green: has the room, red: too small)")
