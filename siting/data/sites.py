@@ -16,23 +16,12 @@ import pandas as pd
 
 from siting.assumptions import RENEWABLE_FUELS, assumption, lifecycle_by_fuel
 from siting.data.loaders import points
-from siting.data.validate import check_geoframe, first_bad_row, numeric_column, require_columns
+from siting.data.validate import check_geoframe, first_bad_row, id_column, numeric_column, require_columns
 from siting.errors import SitingError
 from siting.geo import pairs_within_km
 from siting.units import WGS84
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb"}
-
-
-def _check_ids(ids: pd.Series, source) -> pd.Series:
-    ids = ids.astype("string").str.strip()
-    row = first_bad_row(ids.isna() | (ids == ""))
-    if row is not None:
-        raise SitingError(f"{source}: row {row + 2}, field site_id: expected a non-empty id")
-    row = first_bad_row(ids.duplicated())
-    if row is not None:
-        raise SitingError(f"{source}: row {row + 2}, field site_id: duplicate id {ids.iloc[row]!r}")
-    return ids.astype(str)
 
 
 def read_sites(path: str | os.PathLike) -> gpd.GeoDataFrame:
@@ -62,7 +51,7 @@ def read_sites(path: str | os.PathLike) -> gpd.GeoDataFrame:
         except Exception as exc:
             raise SitingError(f"{p}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
         require_columns(df, ["site_id", "lat", "lon"], p)
-    df["site_id"] = _check_ids(df["site_id"], p)
+    df["site_id"] = id_column(df, "site_id", p)
     df["lat"] = numeric_column(df, "lat", p, lo=-90, hi=90)
     df["lon"] = numeric_column(df, "lon", p, lo=-180, hi=180)
     return check_geoframe(gpd.GeoDataFrame(df, geometry=points(df, "lon", "lat")), p)

@@ -51,6 +51,18 @@ def numeric_column(df: pd.DataFrame, column: str, source: str | Path, *, lo: flo
     return values.astype(float)
 
 
+def id_column(df: pd.DataFrame, column: str, source: str | Path) -> pd.Series:
+    """``df[column]`` as stripped strings; empty or duplicate ids name file, row and field."""
+    ids = df[column].astype("string").str.strip()
+    row = first_bad_row(ids.isna() | (ids == ""))
+    if row is not None:
+        raise SitingError(f"{source}: row {row + 2}, field {column}: expected a non-empty id")
+    row = first_bad_row(ids.duplicated())
+    if row is not None:
+        raise SitingError(f"{source}: row {row + 2}, field {column}: duplicate id {ids.iloc[row]!r}")
+    return ids.astype(str)
+
+
 def check_geoframe(gdf: gpd.GeoDataFrame, source: str | Path, crs: str = WGS84) -> gpd.GeoDataFrame:
     """Assert the frame has the expected CRS and only valid, non-empty geometries."""
     if gdf.crs is None or not gdf.crs.equals(crs):

@@ -276,6 +276,7 @@ class MatrixModel:
     e_col: np.ndarray | None  # (S, P), site IT energy per period profile (monthly compact)
     row_index: dict[str, np.ndarray] = field(default_factory=dict)
     n_pruned_sites: int = 0
+    row_scale: np.ndarray | None = None  # rows were divided by this (duals: multiply back)
 
     @property
     def n_cols(self) -> int:
@@ -449,10 +450,20 @@ def formulate(problem: Problem, options: ModelOptions = ModelOptions()) -> Matri
         b.coefs(np.repeat(rows["max_sites"], S), y_col, 1.0)
 
     cat = np.concatenate
+    A, row_lb, row_ub = b.matrix(), cat(b.row_lb), cat(b.row_ub)
+    # capacity rows carry GPU-hours (up to ~1e8): state them as shares of the site's capacity,
+    # so tolerances mean the same everywhere and rounding a share cannot overfill a site
+    scale = np.ones(b.n_rows)
+    for family, cap in (("gpu_cap", sa.cap_gpu_hours), ("mw_cap", sa.cap_energy_mwh)):
+        rows_f = rows[family]
+        has = (rows_f >= 0) & np.isfinite(cap) & (cap > 0)
+        scale[rows_f[has]] = cap[has]
+    A = (sp.diags(1.0 / scale) @ A).tocsr()
+    row_lb, row_ub = row_lb / scale, row_ub / scale
     return MatrixModel(
         problem=problem, options=options, classes=classes, sites=sa,
-        cost=cat(b.cost), lb=cat(b.lb), ub=cat(b.ub), integer=cat(b.integer), A=b.matrix(),
-        row_lb=cat(b.row_lb), row_ub=cat(b.row_ub), col_names=b.col_names,
+        cost=cat(b.cost), lb=cat(b.lb), ub=cat(b.ub), integer=cat(b.integer), A=A,
+        row_lb=row_lb, row_ub=row_ub, col_names=b.col_names,
         row_names=b.row_names, x_col=x_col, y_col=y_col, r_col=r_col, g_col=g_col, e_col=e_col,
-        row_index=rows, n_pruned_sites=problem.n_sites - S,
+        row_index=rows, n_pruned_sites=problem.n_sites - S, row_scale=scale,
     )

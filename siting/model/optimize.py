@@ -10,7 +10,9 @@ from siting.model.formulation import ModelOptions, formulate
 from siting.model.scenario import Problem, Scenario, SolverOptions, load_problem
 from siting.model.solution import Solution, build_solution
 from siting.model.solve import solve_highs, solve_pulp
-from siting.model.warmstart import greedy_start
+from siting.model.warmstart import warm_start
+
+WARM_START_SHARE = 0.25  # at most this share of the time limit goes to the LP dive
 
 
 class NoSolutionError(SitingError):
@@ -33,7 +35,10 @@ def optimize(problem: Problem | Scenario, *, solver: SolverOptions | None = None
     check_feasibility(problem)
     t0 = time.perf_counter()
     mm = formulate(problem, options)
-    start = greedy_start(mm) if options.warm_start and mm.integer.any() else None
+    start = None
+    if options.warm_start and mm.integer.any():
+        budget = None if solver.time_limit_s is None else WARM_START_SHARE * solver.time_limit_s
+        start = warm_start(mm, budget)
     build_s = time.perf_counter() - t0
     if solver.name == "cbc" or backend == "pulp":
         raw = solve_pulp(mm, solver)

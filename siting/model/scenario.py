@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from siting.assumptions import assumption
 from siting.catalog import gpu_power_w, resolve_gpu
-from siting.data.validate import first_bad_row, numeric_column, require_columns
+from siting.data.validate import first_bad_row, id_column, numeric_column, require_columns
 from siting.errors import SitingError
 from siting.paths import RESOURCES_DIR, regions_file
 from siting.units import HOURS_PER_YEAR
@@ -101,17 +101,6 @@ def _read(path: Path, what: str) -> pd.DataFrame:
         raise SitingError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
 
 
-def _ids(df: pd.DataFrame, col: str, path) -> pd.Series:
-    ids = df[col].astype("string").str.strip()
-    row = first_bad_row(ids.isna() | (ids == ""))
-    if row is not None:
-        raise SitingError(f"{path}: row {row + 2}, field {col}: expected a non-empty id")
-    row = first_bad_row(ids.duplicated())
-    if row is not None:
-        raise SitingError(f"{path}: row {row + 2}, field {col}: duplicate id {ids.iloc[row]!r}")
-    return ids.astype(str)
-
-
 def _bools(df: pd.DataFrame, col: str, path) -> pd.Series:
     text = df[col].astype("string").str.strip().str.lower()
     mapping = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False,
@@ -132,7 +121,7 @@ def read_sites_table(path: Path) -> pd.DataFrame:
 def sites_from_frame(df: pd.DataFrame, path: str | Path = "sites") -> pd.DataFrame:
     """Validate a sites frame (errors name ``path``, row and field)."""
     require_columns(df, SITES_REQUIRED, path)
-    out = pd.DataFrame({"site_id": _ids(df, "site_id", path)})
+    out = pd.DataFrame({"site_id": id_column(df, "site_id", path)})
     out["lat"] = numeric_column(df, "lat", path, lo=-90, hi=90)
     out["lon"] = numeric_column(df, "lon", path, lo=-180, hi=180)
     out["capacity_gpus"] = numeric_column(df, "capacity_gpus", path, lo=0)
@@ -164,7 +153,7 @@ def workloads_from_frame(df: pd.DataFrame, path: str | Path = "workloads") -> pd
     require_columns(df, WORKLOADS_REQUIRED, path)
     if "gpu_power_kw" not in df and "gpu" not in df:
         raise SitingError(f"{path}: needs a gpu_power_kw or a gpu column")
-    out = pd.DataFrame({"workload_id": _ids(df, "workload_id", path)})
+    out = pd.DataFrame({"workload_id": id_column(df, "workload_id", path)})
     out["gpu_hours"] = numeric_column(df, "gpu_hours", path, lo=0)
     out["splittable"] = _bools(df, "splittable", path)
     power = (numeric_column(df, "gpu_power_kw", path, lo=0, hi=100, required=False)

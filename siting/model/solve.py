@@ -107,7 +107,12 @@ def solve_highs(mm: MatrixModel, opts: SolverOptions, start: np.ndarray | None =
     values, obj = None, None
     if info.primal_solution_status == 2:  # feasible
         values = np.asarray(h.getSolution().col_value)
-        obj = float(info.objective_function_value)
+        obj = float(mm.cost @ values)
+        reported = float(info.objective_function_value)
+        if start is not None and abs(reported - obj) > 1e-6 * max(1.0, abs(obj)):
+            # HiGHS 1.16 has been seen to report a wrong objective and bound after a start
+            # solution: never trust such a run, solve again without the start
+            return solve_highs(mm, opts, None)
     if status == "limit":
         status = "feasible" if values is not None else "no_solution"
     bound = float(info.mip_dual_bound) if is_mip else obj

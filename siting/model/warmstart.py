@@ -83,3 +83,27 @@ def column_vector(mm: MatrixModel, x: np.ndarray, is_open: np.ndarray) -> np.nda
         np.add.at(e_sp, cl.pattern, x * cl.energy_mwh[:, None])
         values[mm.e_col] = e_sp.T
     return values
+
+
+def warm_start(mm: MatrixModel, time_limit_s: float | None = None) -> np.ndarray | None:
+    """The better of an LP dive (within ``time_limit_s``) and the greedy placement."""
+    from siting.model.dive import lp_dive
+
+    starts = [s for s in (lp_dive(mm, time_limit_s), greedy_start(mm)) if s is not None]
+    if not starts:
+        return None
+    return clean_start(mm, min(starts, key=lambda s: float(mm.cost @ s)))
+
+
+def clean_start(mm: MatrixModel, values: np.ndarray) -> np.ndarray:
+    """Rebuild a start from its placements alone: integers exactly integral, shares within
+    their bounds, and y, r (g, E) recomputed consistently, so the solver gets an exact point."""
+    cl = mm.classes
+    x = np.zeros(mm.x_col.shape)
+    has = mm.x_col >= 0
+    x[has] = np.clip(values[mm.x_col[has]], 0.0, mm.ub[mm.x_col[has]])
+    x[cl.integer] = np.round(x[cl.integer])
+    is_open = x.sum(axis=0) > 0
+    if mm.y_col is not None:
+        is_open |= np.round(values[mm.y_col]) > 0.5
+    return column_vector(mm, x, is_open)

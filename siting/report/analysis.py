@@ -54,13 +54,15 @@ def marginal_values(solution: Solution) -> pd.DataFrame:
     per_ren = np.zeros(n)
     binding = [[] for _ in range(n)]
 
+    scale = mm.row_scale if mm.row_scale is not None else np.ones(mm.n_rows)
     gpu_rows = mm.row_index["gpu_cap"]
     has = gpu_rows >= 0
     d = np.zeros(len(kept))
-    d[has] = -duals.row_dual[gpu_rows[has]]
+    # a row divided by its scale has its dual multiplied by it: divide back (t per GPU-hour)
+    d[has] = -duals.row_dual[gpu_rows[has]] / scale[gpu_rows[has]]
     per_gpu[kept] = np.clip(d, 0.0, None) * H
     slack = np.full(len(kept), np.inf)
-    slack[has] = mm.row_ub[gpu_rows[has]] - duals.row_value[gpu_rows[has]]
+    slack[has] = (mm.row_ub[gpu_rows[has]] - duals.row_value[gpu_rows[has]]) * scale[gpu_rows[has]]
     rel = slack / np.maximum(mm.sites.cap_gpu_hours, 1.0)
     for s in np.flatnonzero(rel < BINDING_TOL):
         binding[kept[s]].append("GPUs")
@@ -74,8 +76,9 @@ def marginal_values(solution: Solution) -> pd.DataFrame:
     mw_rows = mm.row_index["mw_cap"]
     has_mw = mw_rows >= 0
     if has_mw.any():
-        per_mw[kept[has_mw]] = np.clip(-duals.row_dual[mw_rows[has_mw]], 0.0, None) * H
-        mslack = mm.row_ub[mw_rows[has_mw]] - duals.row_value[mw_rows[has_mw]]
+        sc = scale[mw_rows[has_mw]]
+        per_mw[kept[has_mw]] = np.clip(-duals.row_dual[mw_rows[has_mw]] / sc, 0.0, None) * H
+        mslack = (mm.row_ub[mw_rows[has_mw]] - duals.row_value[mw_rows[has_mw]]) * sc
         for s in kept[has_mw][mslack / np.maximum(mm.sites.cap_energy_mwh[has_mw], 1) < BINDING_TOL]:
             binding[s].append("MW")
 
