@@ -12,6 +12,7 @@ than the greedy placement.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
@@ -27,8 +28,19 @@ def _solved(h: highspy.Highs) -> bool:
     return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
 
-def lp_dive(mm: MatrixModel, time_limit_s: float | None = None) -> np.ndarray | None:
-    """A feasible column vector for ``mm``, or None when the dive fails or runs out of time."""
+@dataclass
+class RootLp:
+    """The LP relaxation the dive starts from: its value, primal values and reduced costs."""
+
+    objective: float
+    values: np.ndarray
+    reduced_costs: np.ndarray
+
+
+def lp_dive(mm: MatrixModel, time_limit_s: float | None = None,
+            root: list | None = None) -> np.ndarray | None:
+    """A feasible column vector for ``mm``, or None when the dive fails or runs out of time.
+    When ``root`` is a list, the root LP (:class:`RootLp`) is appended to it."""
     ints = np.flatnonzero(mm.integer)
     if not len(ints):
         return None
@@ -38,6 +50,10 @@ def lp_dive(mm: MatrixModel, time_limit_s: float | None = None) -> np.ndarray | 
         h.setOptionValue("time_limit", float(time_limit_s))
     if not _solved(h):
         return None
+    if root is not None:
+        sol = h.getSolution()
+        root.append(RootLp(float(h.getInfo().objective_function_value),
+                           np.asarray(sol.col_value), np.asarray(sol.col_dual)))
     fixed = np.zeros(len(ints), bool)
     for _ in range(2 * len(ints) + 1):  # each round fixes at least one variable
         if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
@@ -59,3 +75,14 @@ def lp_dive(mm: MatrixModel, time_limit_s: float | None = None) -> np.ndarray | 
         else:
             return None
     return None
+
+
+def reduced_cost_fixing(mm: MatrixModel, root: RootLp, incumbent: float) -> np.ndarray:
+    """Integer columns that can be fixed at 0 without losing any solution better than the
+    incumbent: at 0 in the root LP with a reduced cost above ``incumbent - root``. Setting
+    one to 1 would cost at least the root value plus that reduced cost (LP duality)."""
+    ints = np.flatnonzero(mm.integer)
+    slack = incumbent - root.objective
+    tol = 1e-7 * max(1.0, abs(incumbent))
+    at_zero = root.values[ints] <= INTEGRAL_TOL
+    return ints[at_zero & (root.reduced_costs[ints] > slack + tol)]

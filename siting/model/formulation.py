@@ -58,6 +58,7 @@ class ModelOptions:
     link_splittable: bool = False  # add (2) for splittable work too (tighter LP, more rows)
     strengthen: bool = True  # per-job renewable caps in the balance rows (see module doc)
     warm_start: bool = True
+    reduced_cost_fixing: bool = True  # fix binaries the root LP and the start rule out (exact)
 
 
 # ------------------------------------------------------------------------- workload classes
@@ -277,6 +278,7 @@ class MatrixModel:
     row_index: dict[str, np.ndarray] = field(default_factory=dict)
     n_pruned_sites: int = 0
     row_scale: np.ndarray | None = None  # rows were divided by this (duals: multiply back)
+    n_fixed_by_reduced_cost: int = 0
 
     @property
     def n_cols(self) -> int:

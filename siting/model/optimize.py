@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
+import numpy as np
+
 from siting.errors import InfeasibleError, SitingError
+from siting.model.dive import reduced_cost_fixing
 from siting.model.feasibility import check_feasibility, explain_solver_infeasible
-from siting.model.formulation import ModelOptions, formulate
+from siting.model.formulation import MatrixModel, ModelOptions, formulate
 from siting.model.scenario import Problem, Scenario, SolverOptions, load_problem
 from siting.model.solution import Solution, build_solution
 from siting.model.solve import solve_highs, solve_pulp
@@ -21,6 +25,25 @@ class NoSolutionError(SitingError):
     exit_code = 4
 
 
+def prepare(problem: Problem, options: ModelOptions, solver: SolverOptions
+            ) -> tuple[MatrixModel, np.ndarray | None, float]:
+    """The model, a start solution and the seconds both took. The compact formulation also
+    gets the LP-dive start and reduced-cost fixing; the plain one is built as written."""
+    t0 = time.perf_counter()
+    mm = formulate(problem, options)
+    start = None
+    if options.formulation == "compact" and options.warm_start and mm.integer.any():
+        budget = None if solver.time_limit_s is None else WARM_START_SHARE * solver.time_limit_s
+        root: list = []
+        start = warm_start(mm, budget, root)
+        if options.reduced_cost_fixing and start is not None and root:
+            fixed = reduced_cost_fixing(mm, root[0], float(mm.cost @ start))
+            ub = mm.ub.copy()
+            ub[fixed] = 0.0
+            mm = dataclasses.replace(mm, ub=ub, n_fixed_by_reduced_cost=len(fixed))
+    return mm, start, time.perf_counter() - t0
+
+
 def optimize(problem: Problem | Scenario, *, solver: SolverOptions | None = None,
              options: ModelOptions | None = None, backend: str = "arrays") -> Solution:
     """Place the workloads on the sites with the least CO2.
@@ -33,13 +56,7 @@ def optimize(problem: Problem | Scenario, *, solver: SolverOptions | None = None
     solver = solver or SolverOptions()
     options = options or ModelOptions()
     check_feasibility(problem)
-    t0 = time.perf_counter()
-    mm = formulate(problem, options)
-    start = None
-    if options.warm_start and mm.integer.any():
-        budget = None if solver.time_limit_s is None else WARM_START_SHARE * solver.time_limit_s
-        start = warm_start(mm, budget)
-    build_s = time.perf_counter() - t0
+    mm, start, build_s = prepare(problem, options, solver)
     if solver.name == "cbc" or backend == "pulp":
         raw = solve_pulp(mm, solver)
     else:

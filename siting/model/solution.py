@@ -166,6 +166,7 @@ def build_solution(mm: MatrixModel, raw: RawSolution, build_s: float) -> Solutio
         "formulation": mm.options.formulation,
         "n_sites": p.n_sites,
         "n_sites_pruned": mm.n_pruned_sites,
+        "n_fixed_by_reduced_cost": mm.n_fixed_by_reduced_cost,
         "n_workloads": p.n_workloads,
         "n_workload_classes": mm.classes.n,
         "n_periods": p.n_periods,

@@ -85,11 +85,13 @@ def column_vector(mm: MatrixModel, x: np.ndarray, is_open: np.ndarray) -> np.nda
     return values
 
 
-def warm_start(mm: MatrixModel, time_limit_s: float | None = None) -> np.ndarray | None:
-    """The better of an LP dive (within ``time_limit_s``) and the greedy placement."""
+def warm_start(mm: MatrixModel, time_limit_s: float | None = None,
+               root: list | None = None) -> np.ndarray | None:
+    """The better of an LP dive (within ``time_limit_s``) and the greedy placement.
+    ``root``, when a list, receives the root LP of the dive (see :func:`lp_dive`)."""
     from siting.model.dive import lp_dive
 
-    starts = [s for s in (lp_dive(mm, time_limit_s), greedy_start(mm)) if s is not None]
+    starts = [s for s in (lp_dive(mm, time_limit_s, root), greedy_start(mm)) if s is not None]
     if not starts:
         return None
     return clean_start(mm, min(starts, key=lambda s: float(mm.cost @ s)))
