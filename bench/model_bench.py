@@ -14,7 +14,7 @@ import argparse
 import time
 
 from siting.model.formulation import ModelOptions, formulate
-from siting.model.optimize import prepare
+from siting.model.optimize import prepare, remaining_time
 from siting.model.pulp_model import to_pulp
 from siting.model.scenario import SolverOptions
 from siting.model.solve import highs_model, solve_highs
@@ -39,7 +39,7 @@ def bench_one(p, formulation: str, opts: SolverOptions, pulp_build: bool) -> dic
         to_pulp(mm)
         pulp_s = time.perf_counter() - t0
     mm, start, prep_s = prepare(p, options, opts)
-    raw = solve_highs(mm, opts, start)
+    raw = solve_highs(mm, remaining_time(opts, prep_s), start)
     return {"start_obj": None if start is None else float(mm.cost @ start), "build_s": build_s,
             "handover_s": handover_s, "pulp_s": pulp_s,
             "warm_s": prep_s - build_s if start is not None else 0.0,
@@ -87,7 +87,7 @@ def main() -> None:
           "and constraints);\nhandover = arrays -> highspy.passModel; floor = build + handover "
           "(what `optimize` does before solving);\nwarm = the start (LP dive or greedy, the better) "
           "and start = its objective; fixed = binaries fixed by reduced cost;\n"
-          "total = build + warm + solve; solve = HiGHS with the "
+          "total = build + warm + solve; solve = HiGHS with what is left of the "
           f"time limit {args.time_limit:g} s and gap {args.gap:g}.")
 
 

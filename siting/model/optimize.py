@@ -44,6 +44,18 @@ def prepare(problem: Problem, options: ModelOptions, solver: SolverOptions
     return mm, start, time.perf_counter() - t0
 
 
+MIN_SOLVE_S = 1.0
+
+
+def remaining_time(solver: SolverOptions, spent_s: float) -> SolverOptions:
+    """The solver options with the time limit reduced by what building and the start took,
+    so the whole run keeps to the limit the user set."""
+    if solver.time_limit_s is None:
+        return solver
+    left = max(MIN_SOLVE_S, solver.time_limit_s - spent_s)
+    return solver.model_copy(update={"time_limit_s": left})
+
+
 def optimize(problem: Problem | Scenario, *, solver: SolverOptions | None = None,
              options: ModelOptions | None = None, backend: str = "arrays") -> Solution:
     """Place the workloads on the sites with the least CO2.
@@ -57,6 +69,7 @@ def optimize(problem: Problem | Scenario, *, solver: SolverOptions | None = None
     options = options or ModelOptions()
     check_feasibility(problem)
     mm, start, build_s = prepare(problem, options, solver)
+    solver = remaining_time(solver, build_s)
     if solver.name == "cbc" or backend == "pulp":
         raw = solve_pulp(mm, solver)
     else:
