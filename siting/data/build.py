@@ -60,16 +60,14 @@ SITE_COLUMNS = ["site_id", "name", "kind", "country_iso3", "lat", "lon", "capaci
                 "renewable_hydro_mwh_per_year", "renewable_wind_mwh_per_year",
                 "renewable_geothermal_mwh_per_year", "renewable_solar_mwh_per_year",
                 "dominant_fuel"]
-DEFAULT_N_CLUSTERS = 200
-DEFAULT_MAX_PER_COUNTRY = 8
 
 
 def default_sites(mirror=None, cache=None) -> gpd.GeoDataFrame:
     """The embedded candidate sites: renewable clusters worldwide plus reference hubs."""
     kw = {"mirror": mirror, "cache": cache}
     plants = loaders.load_plants(**kw)
-    clusters = sites.generate_sites(plants, n_sites=DEFAULT_N_CLUSTERS,
-                                    max_per_country=DEFAULT_MAX_PER_COUNTRY)
+    clusters = sites.generate_sites(plants, n_sites=int(assumption("regions_n_clusters")),
+                                    max_per_country=int(assumption("regions_max_per_country")))
     hubs = sites.read_sites(RESOURCES_DIR / "hubs.csv").assign(kind="hub")
     every = pd.concat([clusters, hubs], ignore_index=True)
     every = gpd.GeoDataFrame(every, geometry="geometry", crs=WGS84).drop(columns="country_iso3")
@@ -127,9 +125,10 @@ def write_sources(out: Path = REPO_ROOT / "data" / "regions") -> Path:
         "|---|---|---|",
         "| `grid_intensity_yearly.csv` | country, year, gCO2e/kWh of generation (countries with"
         " an ISO3 code; world as WLD) | OWID/Ember |",
-        "| `sites.csv`, `sites.geojson` | candidate sites: the 200 largest renewable clusters"
+        f"| `sites.csv`, `sites.geojson` | candidate sites: the {assumption('regions_n_clusters'):g}"
+        " largest renewable clusters"
         f" (hydro, wind, geothermal within {assumption('site_cluster_radius_km'):g} km, at most"
-        f" {DEFAULT_MAX_PER_COUNTRY} per country) and reference data-centre hubs, each with"
+        f" {assumption('regions_max_per_country'):g} per country) and reference data-centre hubs, each with"
         " country, grid intensity (latest year), renewable generation nearby by fuel and model"
         " defaults | GPPD, OWID/Ember, Natural Earth; hub coordinates are siting's own list"
         " (approximate city centres) |",

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from siting.assumptions import assumption
 from siting.errors import InfeasibleError, SitingError
 from siting.model.dive import reduced_cost_fixing
 from siting.model.feasibility import check_feasibility, explain_solver_infeasible
@@ -15,8 +16,6 @@ from siting.model.scenario import Problem, Scenario, SolverOptions, load_problem
 from siting.model.solution import Solution, build_solution
 from siting.model.solve import solve_highs, solve_pulp
 from siting.model.warmstart import warm_start
-
-WARM_START_SHARE = 0.25  # at most this share of the time limit goes to the LP dive
 
 
 class NoSolutionError(SitingError):
@@ -33,7 +32,8 @@ def prepare(problem: Problem, options: ModelOptions, solver: SolverOptions
     mm = formulate(problem, options)
     start = None
     if options.formulation == "compact" and options.warm_start and mm.integer.any():
-        budget = None if solver.time_limit_s is None else WARM_START_SHARE * solver.time_limit_s
+        budget = (None if solver.time_limit_s is None
+                  else assumption("solver_warm_start_share") * solver.time_limit_s)
         root: list = []
         start = warm_start(mm, budget, root)
         if options.reduced_cost_fixing and start is not None and root:

@@ -28,8 +28,7 @@ def to_pulp(mm: MatrixModel) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
         cat = (pulp.LpBinary if is_int and lb == 0 and ub == 1 else
                pulp.LpInteger if is_int else pulp.LpContinuous)
         variables.append(prob.add_variable(name, float(lb),
-                                           None if not np.isfinite(ub) else float(ub),
-                                           cat if cat != pulp.LpBinary else pulp.LpBinary))
+                                           None if not np.isfinite(ub) else float(ub), cat))
     model = prob.toRustModel()
     ids = np.fromiter((v.id for v in variables), dtype=np.uint64, count=len(variables))
     nz = np.flatnonzero(mm.cost)
