@@ -11,6 +11,8 @@ SCENARIO  ?= scenarios/example_llama.yaml
 SITES     ?= data/regions/sites.csv
 WORKLOADS ?= scenarios/llama31_workloads.csv
 OUT       ?= out
+# read datasets from the mirror when it exists, else download from the canonical URLs
+MIRROR_OPT = $(if $(wildcard $(MIRROR)),--mirror $(MIRROR),)
 
 .PHONY: help setup browser run test lint regions data bench footprint optimize report evaluate
 
@@ -40,7 +42,7 @@ report: setup ## optimise SCENARIO=path.yaml and write its report into OUT/<name
 	$(SITING) report $(SCENARIO) --out $(OUT)/$(notdir $(basename $(SCENARIO)))
 
 evaluate: setup ## score SITES=my_sites.csv for WORKLOADS=w.csv (default: the example workloads)
-	$(SITING) evaluate --sites $(SITES) --workloads $(WORKLOADS) --out $(OUT)/evaluate_$(notdir $(basename $(SITES))) --mirror $(MIRROR)
+	$(SITING) evaluate --sites $(SITES) --workloads $(WORKLOADS) --out $(OUT)/evaluate_$(notdir $(basename $(SITES))) $(MIRROR_OPT)
 
 footprint: setup ## footprint of the Llama 3.1 405B run in a handful of countries
 	$(SITING) footprint --gpu-hours 30.84e6 --gpu H100-SXM --pue 1.0 --region USA --region NOR --region ISL --region CAN --region FRA --region POL
@@ -55,10 +57,10 @@ lint: setup ## ruff check
 	$(VENV)/bin/ruff check siting tests bench
 
 data: setup ## fetch every dataset into the cache (MIRROR=dir reads a local mirror instead of the network)
-	$(SITING) data fetch --mirror $(MIRROR)
+	$(SITING) data fetch $(MIRROR_OPT)
 
 regions: setup ## rebuild data/regions/ from the datasets (mirror by default)
-	$(SITING) data build-regions --mirror $(MIRROR) --out data/regions
+	$(SITING) data build-regions $(MIRROR_OPT) --out data/regions
 
 bench: setup ## print the benchmark tables
 	$(PY) bench/data_bench.py
