@@ -37,8 +37,13 @@ FORMATS = {
 def _cell(col: str, v) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return ""
+    if isinstance(v, bool | np.bool_):
+        return str(v)
     if col in FORMATS and isinstance(v, int | float | np.number):
         return FORMATS[col].format(v)
+    if isinstance(v, float | np.floating):
+        # quantities without a set format: readable precision by size
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3g}"
     return str(v)
 
 
