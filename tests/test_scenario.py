@@ -124,3 +124,13 @@ def test_cli_optimize_bad_input_exit_2(tmp_path):
     res = run("optimize", "--sites", str(sites), "--workloads", str(wl), "--out", str(tmp_path / "o"))
     assert res.returncode == 2
     assert res.stderr.strip() == f"error: {wl}: row 2, field gpu_hours: expected a number >= 0, got 'lots'"
+
+
+def test_cli_unwritable_output_one_line(tmp_path):
+    sites, wl = _tables(tmp_path, 1_000_000)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    res = run("optimize", "--sites", str(sites), "--workloads", str(wl), "--out", str(blocker / "o"))
+    assert res.returncode == 1
+    assert "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and res.stderr.startswith("error: ")
