@@ -15,6 +15,8 @@ from siting.model.testing import emissions_of, random_problem
 from tests.model_helpers import brute_force
 
 H = 8760.0
+# compare optima to 1e-6 relative: solve well below that gap so two solvers cannot drift apart
+EXACT = SolverOptions(rel_gap=1e-9)
 
 
 def sites_frame(rows):
@@ -82,7 +84,7 @@ def test_embodied_and_max_sites_hand_checked():
 def test_brute_force_splittable_eight_sites(seed):
     p = random_problem(8, 4, seed=seed, unsplittable_share=0.0, embodied=True,
                        max_sites=None if seed % 2 else 3, tightness=0.8)
-    assert optimize(p).summary["objective_t"] == pytest.approx(brute_force(p), rel=1e-6)
+    assert optimize(p, solver=EXACT).summary["objective_t"] == pytest.approx(brute_force(p), rel=1e-6)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -90,7 +92,7 @@ def test_brute_force_mixed_small(seed):
     p = random_problem(4, 4, n_periods=12 if seed % 2 else 1, seed=seed, unsplittable_share=0.5,
                        embodied=seed % 3 == 0, mw_caps=seed % 2 == 0, tightness=0.6)
     want = brute_force(p)
-    got = optimize(p).summary["objective_t"]
+    got = optimize(p, solver=EXACT).summary["objective_t"]
     assert got == pytest.approx(want, rel=1e-6)
 
 
@@ -99,8 +101,8 @@ def test_plain_and_compact_agree(seed):
     p = random_problem(30, 10, n_periods=12 if seed % 2 else 1, seed=seed,
                        embodied=seed % 4 == 1, max_sites=5 if seed % 4 == 3 else None,
                        mw_caps=seed % 3 == 0)
-    plain = optimize(p, options=ModelOptions(formulation="plain"))
-    compact = optimize(p)
+    plain = optimize(p, solver=EXACT, options=ModelOptions(formulation="plain"))
+    compact = optimize(p, solver=EXACT)
     assert compact.summary["objective_t"] == pytest.approx(plain.summary["objective_t"], rel=1e-6)
     assert compact.summary["n_variables"] <= plain.summary["n_variables"]
 
@@ -113,8 +115,8 @@ def test_identical_workloads_aggregated_exactly():
     jobs["splittable"] = [False] * 4 + [True] * 3
     roomy = base.sites.assign(capacity_gpus=base.sites["capacity_gpus"] * 4)
     p = build_problem(roomy, jobs)
-    agg = optimize(p)
-    flat = optimize(p, options=ModelOptions(aggregate=False))
+    agg = optimize(p, solver=EXACT)
+    flat = optimize(p, solver=EXACT, options=ModelOptions(aggregate=False))
     assert agg.summary["n_workload_classes"] == 2
     assert agg.summary["objective_t"] == pytest.approx(flat.summary["objective_t"], rel=1e-6)
     shares = agg.assignments.groupby("workload_id")["share"].sum()
@@ -131,8 +133,8 @@ def test_pruning_keeps_the_optimum():
     sites.loc[:2, "grid_ci_g_per_kwh"] = 5.0
     sites.loc[:2, "capacity_gpus"] = sites["capacity_gpus"].sum()
     p = build_problem(sites, base.workloads)
-    pruned = optimize(p)
-    full = optimize(p, options=ModelOptions(prune_sites=False))
+    pruned = optimize(p, solver=EXACT)
+    full = optimize(p, solver=EXACT, options=ModelOptions(prune_sites=False))
     assert pruned.summary["n_sites_pruned"] > 0
     assert pruned.summary["objective_t"] == pytest.approx(full.summary["objective_t"], rel=1e-6)
 
@@ -178,16 +180,16 @@ def test_infeasible_packing_found_by_solver():
 @pytest.mark.parametrize("seed", range(3))
 def test_highs_and_cbc_agree(seed):
     p = random_problem(12, 6, n_periods=12 if seed else 1, seed=seed, embodied=seed == 2)
-    highs = optimize(p)
-    cbc = optimize(p, solver=SolverOptions(name="cbc"))
+    highs = optimize(p, solver=EXACT)
+    cbc = optimize(p, solver=SolverOptions(name="cbc", rel_gap=1e-9))
     assert cbc.summary["solver"] == "cbc"
     assert cbc.summary["objective_t"] == pytest.approx(highs.summary["objective_t"], rel=1e-6)
 
 
 def test_pulp_backend_matches_arrays():
     p = random_problem(15, 6, n_periods=12, seed=5, embodied=True, mw_caps=True)
-    arrays = optimize(p)
-    via_pulp = optimize(p, backend="pulp")
+    arrays = optimize(p, solver=EXACT)
+    via_pulp = optimize(p, solver=EXACT, backend="pulp")
     assert via_pulp.summary["objective_t"] == pytest.approx(arrays.summary["objective_t"], rel=1e-6)
 
 
