@@ -355,10 +355,9 @@ def schema(out_path: Annotated[str | None, typer.Option("--out", help="write to 
     if out_path:
         from pathlib import Path
 
-        from siting.data.download import atomic_path
+        from siting.io import write_text
 
-        with atomic_path(Path(out_path)) as tmp:
-            tmp.write_text(text)
+        write_text(Path(out_path), text)
     else:
         print(text, end="")
 

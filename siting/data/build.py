@@ -15,30 +15,23 @@ import pandas as pd
 
 from siting.assumptions import assumption
 from siting.data import loaders, sites
-from siting.data.download import atomic_path
 from siting.data.registry import get_dataset
+from siting.io import write_geojson, write_table, write_text
 from siting.paths import REPO_ROOT, RESOURCES_DIR
 from siting.units import WGS84
-
-
-def write_csv(df: pd.DataFrame, dest: Path, float_format: str = "%.6g") -> Path:
-    """Write ``df`` to ``dest`` atomically, with stable float formatting and line endings."""
-    with atomic_path(dest) as tmp:
-        df.to_csv(tmp, index=False, float_format=float_format, lineterminator="\n")
-    return dest
 
 
 def build_gpu_table(mirror: str | os.PathLike | None = None, cache=None,
                     dest: Path = RESOURCES_DIR / "gpus.csv") -> Path:
     specs = loaders.load_gpu_specs(mirror=mirror, cache=cache)
-    return write_csv(specs, dest)
+    return write_table(dest, specs, float_format="%.6g")
 
 
 def build_yearly_intensity(mirror=None, cache=None, out: Path = REPO_ROOT / "data" / "regions"
                            ) -> Path:
     table = loaders.load_grid_intensity(mirror=mirror, cache=cache)
     table["ci_g_per_kwh"] = table["ci_g_per_kwh"].round(2)
-    return write_csv(table, out / "grid_intensity_yearly.csv")
+    return write_table(out / "grid_intensity_yearly.csv", table, float_format="%.6g")
 
 
 def build_all(mirror=None, cache=None, out: Path = REPO_ROOT / "data" / "regions",
@@ -80,13 +73,8 @@ def build_default_sites(mirror=None, cache=None, out: Path = REPO_ROOT / "data" 
                         ) -> list[Path]:
     gdf = default_sites(mirror, cache)
     gdf["capacity_gpus"] = gdf["capacity_gpus"].astype(int)
-    csv = write_csv(gdf.drop(columns="geometry"), out / "sites.csv", float_format="%.8g")
-    geojson = out / "sites.geojson"
-    with atomic_path(geojson) as tmp:
-        tmp.unlink()
-        gdf.to_file(tmp, driver="GeoJSON", engine="pyogrio", COORDINATE_PRECISION=5,
-                    WRITE_NAME="NO")
-    return [csv, geojson]
+    csv = write_table(out / "sites.csv", gdf.drop(columns="geometry"), float_format="%.8g")
+    return [csv, write_geojson(out / "sites.geojson", gdf, COORDINATE_PRECISION=5)]
 
 
 BASEMAP_FILE = "countries_110m.geojson"
@@ -103,11 +91,7 @@ def build_basemap(mirror=None, cache=None, out: Path = REPO_ROOT / "data" / "reg
     g["geometry"] = shapely.set_precision(g.geometry.simplify(BASEMAP_TOLERANCE_DEG).values,
                                           BASEMAP_GRID_DEG)
     g = g[~g.geometry.is_empty]
-    dest = out / BASEMAP_FILE
-    with atomic_path(dest) as tmp:
-        tmp.unlink()
-        g.to_file(tmp, driver="GeoJSON", engine="pyogrio", COORDINATE_PRECISION=2, WRITE_NAME="NO")
-    return dest
+    return write_geojson(out / BASEMAP_FILE, g, COORDINATE_PRECISION=2)
 
 
 def write_sources(out: Path = REPO_ROOT / "data" / "regions") -> Path:
@@ -145,7 +129,4 @@ def write_sources(out: Path = REPO_ROOT / "data" / "regions") -> Path:
         lines += [f"- **{ds.title}** ({ds.licence}). {ds.attribution}. <{urls}>"]
     lines += ["", "Default numbers (lifecycle factors, capacity factors, PUE, capacity) come from"
               " `siting/resources/assumptions.csv`, which cites a source for each.", ""]
-    dest = out / "SOURCES.md"
-    with atomic_path(dest) as tmp:
-        tmp.write_text("\n".join(lines), encoding="utf-8")
-    return dest
+    return write_text(out / "SOURCES.md", "\n".join(lines))

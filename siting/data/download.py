@@ -12,10 +12,8 @@ import hashlib
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
-from contextlib import contextmanager
 from pathlib import Path
 
 import platformdirs
@@ -25,6 +23,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from siting.assumptions import assumption
 from siting.data.registry import DATASETS, Dataset, DatasetFile, get_dataset
 from siting.errors import DownloadError, SitingError
+from siting.io import atomic_path
 
 CACHE_ENV = "SITING_CACHE_DIR"
 MIRROR_ENV = "SITING_MIRROR"
@@ -57,23 +56,6 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-@contextmanager
-def atomic_path(dest: Path):
-    """Yield a temporary path beside ``dest``; rename it onto ``dest`` only if the block succeeds."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _check_sha(path: Path, spec: DatasetFile, origin: str) -> None:

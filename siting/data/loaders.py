@@ -15,7 +15,7 @@ import pandas as pd
 
 from siting.assumptions import capacity_factor_by_fuel
 from siting.data.download import fetch_file
-from siting.data.validate import check_geoframe, numeric_column, require_columns
+from siting.data.validate import check_geoframe, numeric_column, read_csv, require_columns
 from siting.errors import SitingError
 from siting.units import HOURS_PER_YEAR, MWH_PER_GWH, WGS84
 
@@ -33,15 +33,6 @@ def _path(path: PathLike | None, dataset: str, filename: str, **fetch_kwargs) ->
     return Path(path) if path is not None else fetch_file(dataset, filename, **fetch_kwargs)
 
 
-def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path, **kwargs)
-    except FileNotFoundError as exc:
-        raise SitingError(f"{path}: file not found") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise SitingError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
-
-
 def points(df: pd.DataFrame, lon: str, lat: str) -> gpd.GeoSeries:
     return gpd.GeoSeries(gpd.points_from_xy(df[lon], df[lat]), index=df.index, crs=WGS84)
 
@@ -50,7 +41,7 @@ def points(df: pd.DataFrame, lon: str, lat: str) -> gpd.GeoSeries:
 def load_gpu_specs(path: PathLike | None = None, **fetch_kwargs) -> pd.DataFrame:
     """``gpu, manufacturer, gpu_power_w, release_date`` for accelerators with a TDP."""
     p = _path(path, "epoch-ml-hardware", "ml_hardware.csv", **fetch_kwargs)
-    raw = _read_csv(p)
+    raw = read_csv(p)
     require_columns(raw, ["Hardware name", "Manufacturer", "TDP (W)", "Release date"], p)
     out = pd.DataFrame({
         "gpu": raw["Hardware name"].str.strip(),
@@ -68,7 +59,7 @@ def load_grid_intensity(path: PathLike | None = None, **fetch_kwargs) -> pd.Data
 
     Aggregates without an ISO3 code (continents, income groups) are dropped."""
     p = _path(path, "owid-carbon-intensity-elec", "carbon-intensity-electricity.csv", **fetch_kwargs)
-    raw = _read_csv(p)
+    raw = read_csv(p)
     ci_col = next((c for c in raw.columns if c.lower().startswith("carbon intensity")), None)
     require_columns(raw, ["Entity", "Code", "Year"], p)
     if ci_col is None:
@@ -103,7 +94,7 @@ def load_plants(path: PathLike | None = None, **fetch_kwargs) -> gpd.GeoDataFram
     ``generation_mwh_per_year`` is the plant's newest reported or estimated figure where the
     data has one, else ``capacity_mw`` x the fuel's default capacity factor x 8760 h."""
     p = _path(path, "gppd-v1.3", "global_power_plants.csv", **fetch_kwargs)
-    raw = _read_csv(p, low_memory=False)
+    raw = read_csv(p, low_memory=False)
     require_columns(raw, ["country", "name", "gppd_idnr", "capacity_mw", "latitude", "longitude",
                           "primary_fuel"], p)
     capacity_mw = numeric_column(raw, "capacity_mw", p, lo=0)
@@ -134,7 +125,7 @@ def load_jrc_hydro(path: PathLike | None = None, **fetch_kwargs) -> gpd.GeoDataF
     """European hydro plants (JRC): ``plant_id, name, country_iso2, type, capacity_mw,
     storage_capacity_mwh, generation_mwh_per_year, gppd_id, geometry``."""
     p = _path(path, "jrc-hydro", "jrc-hydro-power-plant-database.csv", **fetch_kwargs)
-    raw = _read_csv(p, encoding="utf-8-sig")
+    raw = read_csv(p, encoding="utf-8-sig")
     require_columns(raw, ["id", "name", "installed_capacity_MW", "type", "country_code", "lat",
                           "lon", "storage_capacity_MWh", "avg_annual_generation_GWh", "WRI"], p)
     df = pd.DataFrame({
@@ -204,7 +195,7 @@ def load_hourly_intensity(path: PathLike | None = None, *, zone: str | None = No
             raise SitingError("load_hourly_intensity needs a path, or a zone and a year")
         path = fetch_file(f"emaps-hourly-{year}", f"{zone}_{year}_hourly.csv", **fetch_kwargs)
     p = Path(path)
-    raw = _read_csv(p)
+    raw = read_csv(p)
     require_columns(raw, list(_EMAPS_COLS.values()), p)
     stamps = raw[_EMAPS_COLS["time"]].astype(str)
     dayfirst = stamps.str.match(r"\d{2}/\d{2}/\d{4}").all()

@@ -16,9 +16,17 @@ import pandas as pd
 
 from siting.assumptions import RENEWABLE_FUELS, assumption, lifecycle_by_fuel
 from siting.data.loaders import points
-from siting.data.validate import check_geoframe, first_bad_row, id_column, numeric_column, require_columns
+from siting.data.validate import (
+    check_geoframe,
+    first_bad_row,
+    id_column,
+    numeric_column,
+    read_csv,
+    require_columns,
+)
 from siting.errors import SitingError
 from siting.geo import pairs_within_km
+from siting.io import atomic_path, write_table
 from siting.units import WGS84
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb"}
@@ -46,10 +54,7 @@ def read_sites(path: str | os.PathLike) -> gpd.GeoDataFrame:
         df = pd.DataFrame(gdf.drop(columns="geometry"))
         df["lat"], df["lon"] = gdf.geometry.y.to_numpy(), gdf.geometry.x.to_numpy()
     else:
-        try:
-            df = pd.read_csv(p)
-        except Exception as exc:
-            raise SitingError(f"{p}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
+        df = read_csv(p)
         require_columns(df, ["site_id", "lat", "lon"], p)
     df["site_id"] = id_column(df, "site_id", p)
     df["lat"] = numeric_column(df, "lat", p, lo=-90, hi=90)
@@ -211,15 +216,12 @@ def generate_sites(plants: gpd.GeoDataFrame, *, fuels: Sequence[str] = ("hydro",
 
 def write_sites(gdf: gpd.GeoDataFrame, path: str | os.PathLike) -> Path:
     """Write sites atomically as CSV (with lat/lon, no geometry) or a vector file by suffix."""
-    from siting.data.download import atomic_path
-
     dest = Path(path)
+    if dest.suffix.lower() == ".csv":
+        return write_table(dest, pd.DataFrame(gdf.drop(columns="geometry")), float_format=None)
     suffix = dest.suffix.lower()
     with atomic_path(dest) as tmp:
-        if suffix == ".csv":
-            pd.DataFrame(gdf.drop(columns="geometry")).to_csv(tmp, index=False,
-                                                              lineterminator="\n")
-        elif suffix in (".geojson", ".json", ".gpkg"):
+        if suffix in (".geojson", ".json", ".gpkg"):
             tmp.unlink()
             driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
             # GDAL picks the format from the name: write under the real suffix

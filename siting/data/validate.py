@@ -12,6 +12,17 @@ from siting.errors import SitingError
 from siting.units import WGS84
 
 
+def read_csv(path: str | Path, what: str = "", **kwargs) -> pd.DataFrame:
+    """``pd.read_csv`` whose failures are one line naming the file (``what``: e.g. "sites")."""
+    p = Path(path)
+    if not p.is_file():
+        raise SitingError(f"{p}: {what + ' ' if what else ''}file not found")
+    try:
+        return pd.read_csv(p, **kwargs)
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise SitingError(f"{p}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
+
+
 def require_columns(df: pd.DataFrame, columns: Iterable[str], source: str | Path) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from siting.errors import InfeasibleError
-from siting.model.scenario import Problem
+from siting.model.scenario import Problem, facility_energy_cap_mwh
 
 
 def _fmt(x: float) -> str:
@@ -17,8 +17,7 @@ def check_feasibility(p: Problem) -> None:
     wl, st = p.workloads, p.sites
     H = p.horizon_hours
     cap_gh = st["capacity_gpus"].to_numpy(float) * H
-    cap_mw = st["capacity_mw"].to_numpy(float)
-    cap_e = np.where(np.isnan(cap_mw) | (cap_mw <= 0), np.inf, cap_mw * H)
+    cap_e = facility_energy_cap_mwh(st, H)
     pue = st["pue"].to_numpy(float)
     gh = wl["gpu_hours"].to_numpy(float)
     e = wl["energy_mwh"].to_numpy(float)

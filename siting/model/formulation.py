@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from siting.model.scenario import Problem
+from siting.model.scenario import Problem, facility_energy_cap_mwh
 
 Formulation = Literal["plain", "compact"]
 
@@ -126,12 +126,10 @@ class SiteArrays:
     def from_problem(cls, p: Problem, index: np.ndarray | None = None) -> SiteArrays:
         idx = np.arange(p.n_sites) if index is None else np.asarray(index)
         s = p.sites.iloc[idx]
-        cap_mw = s["capacity_mw"].to_numpy(float)
         return cls(
             index=idx,
             cap_gpu_hours=s["capacity_gpus"].to_numpy(float) * p.horizon_hours,
-            cap_energy_mwh=np.where(np.isnan(cap_mw) | (cap_mw <= 0), np.inf,
-                                    cap_mw * p.horizon_hours),
+            cap_energy_mwh=facility_energy_cap_mwh(s, p.horizon_hours),
             pue=s["pue"].to_numpy(float),
             grid_ci=p.grid_ci[idx],
             renewable_ci=s["renewable_ci_g_per_kwh"].to_numpy(float),

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from siting.assumptions import assumption
 from siting.catalog import gpu_power_w, resolve_gpu
-from siting.data.validate import first_bad_row, id_column, numeric_column, require_columns
+from siting.data.validate import first_bad_row, id_column, numeric_column, read_csv, require_columns
 from siting.errors import SitingError
 from siting.paths import RESOURCES_DIR, regions_file
 from siting.units import HOURS_PER_YEAR
@@ -92,15 +92,6 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 # ------------------------------------------------------------------------------ tables
-def _read(path: Path, what: str) -> pd.DataFrame:
-    if not path.is_file():
-        raise SitingError(f"{path}: {what} file not found")
-    try:
-        return pd.read_csv(path)
-    except Exception as exc:
-        raise SitingError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
-
-
 def _bools(df: pd.DataFrame, col: str, path) -> pd.Series:
     text = df[col].astype("string").str.strip().str.lower()
     mapping = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False,
@@ -115,7 +106,7 @@ def _bools(df: pd.DataFrame, col: str, path) -> pd.Series:
 
 def read_sites_table(path: Path) -> pd.DataFrame:
     """Sites for the model, validated; optional columns filled with their defaults."""
-    return sites_from_frame(_read(path, "sites"), path)
+    return sites_from_frame(read_csv(path, "sites"), path)
 
 
 def sites_from_frame(df: pd.DataFrame, path: str | Path = "sites") -> pd.DataFrame:
@@ -145,7 +136,7 @@ def sites_from_frame(df: pd.DataFrame, path: str | Path = "sites") -> pd.DataFra
 
 def read_workloads_table(path: Path) -> pd.DataFrame:
     """Workloads, validated, with ``gpu_power_kw`` resolved and IT ``energy_mwh`` computed."""
-    return workloads_from_frame(_read(path, "workloads"), path)
+    return workloads_from_frame(read_csv(path, "workloads"), path)
 
 
 def workloads_from_frame(df: pd.DataFrame, path: str | Path = "workloads") -> pd.DataFrame:
@@ -194,7 +185,7 @@ def workloads_from_frame(df: pd.DataFrame, path: str | Path = "workloads") -> pd
 
 def read_monthly_table(path: Path, site_ids: pd.Series) -> pd.DataFrame:
     """Monthly site data: one row per (site, month 1-12) for every site."""
-    df = _read(path, "monthly sites")
+    df = read_csv(path, "monthly sites")
     require_columns(df, MONTHLY_REQUIRED, path)
     out = pd.DataFrame({"site_id": df["site_id"].astype(str).str.strip()})
     out["month"] = numeric_column(df, "month", path, lo=1, hi=MONTHS).astype(int)
@@ -241,6 +232,13 @@ class Problem:
     @property
     def n_periods(self) -> int:
         return self.grid_ci.shape[1]
+
+
+def facility_energy_cap_mwh(sites: pd.DataFrame, horizon_hours: float) -> np.ndarray:
+    """``capacity_mw`` x horizon per site (facility MWh); inf where there is no cap
+    (``capacity_mw`` empty or 0)."""
+    cap_mw = sites["capacity_mw"].to_numpy(float)
+    return np.where(np.isnan(cap_mw) | (cap_mw <= 0), np.inf, cap_mw * horizon_hours)
 
 
 def period_shares(workloads: pd.DataFrame, monthly: bool) -> np.ndarray:

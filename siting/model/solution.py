@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from siting.io import write_json, write_table
 from siting.model.formulation import MatrixModel
+from siting.model.scenario import facility_energy_cap_mwh
 from siting.model.solve import RawSolution
 
 
@@ -30,26 +31,11 @@ class Solution:
     def write(self, out_dir: str | os.PathLike) -> list[Path]:
         """``assignments.csv``, ``sites.csv``, ``site_periods.csv``, ``summary.json`` in
         ``out_dir``, each written to a temporary file and renamed into place."""
-        from siting.data.download import atomic_path
-
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name, df in (("assignments.csv", self.assignments), ("sites.csv", self.sites),
-                         ("site_periods.csv", self.periods)):
-            with atomic_path(out / name) as tmp:
-                df.to_csv(tmp, index=False, lineterminator="\n", float_format="%.10g")
-            written.append(out / name)
-        with atomic_path(out / "summary.json") as tmp:
-            tmp.write_text(json.dumps(self.summary, indent=2, default=_json_default) + "\n")
-        written.append(out / "summary.json")
-        return written
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(type(o))
+        return [write_table(out / "assignments.csv", self.assignments),
+                write_table(out / "sites.csv", self.sites),
+                write_table(out / "site_periods.csv", self.periods),
+                write_json(out / "summary.json", self.summary)]
 
 
 def workload_shares(mm: MatrixModel, values: np.ndarray) -> np.ndarray:
@@ -111,8 +97,8 @@ def build_solution(mm: MatrixModel, raw: RawSolution, build_s: float) -> Solutio
         is_open |= y
     embodied = st["embodied_t"].to_numpy(float) * is_open
     cap_gh = st["capacity_gpus"].to_numpy(float) * p.horizon_hours
-    cap_mw = st["capacity_mw"].to_numpy(float)
-    cap_e = np.where(np.isnan(cap_mw) | (cap_mw <= 0), np.nan, cap_mw * p.horizon_hours)
+    cap_e = facility_energy_cap_mwh(st, p.horizon_hours)
+    cap_e = np.where(np.isinf(cap_e), np.nan, cap_e)  # no cap: utilisation undefined
     ren_avail = p.renewable_mwh.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         sites = pd.DataFrame({

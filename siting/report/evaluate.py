@@ -5,7 +5,6 @@ emissions, effective intensity, whether it has the room, and a rank. Array work 
 from __future__ import annotations
 
 import html
-import json
 import os
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pandas as pd
 
 from siting.assumptions import assumption
 from siting.intensity import country_intensity
+from siting.io import write_geojson, write_json, write_table, write_text
 from siting.report import charts
 from siting.report.render import (
     _intensity_colour,
@@ -24,9 +24,6 @@ from siting.report.render import (
     markdown_table,
     png_img,
     points_map,
-    write_geojson,
-    write_table,
-    write_text,
 )
 from siting.units import HOURS_PER_YEAR, WGS84
 
@@ -104,6 +101,6 @@ def write_evaluation(ev: pd.DataFrame, out_dir: str | os.PathLike, title: str) -
                    "work; ranked by emissions.\n\n"
                    + markdown_table(ev.drop(columns=["lat", "lon"])) + "\n"),
         write_geojson(out / "evaluation.geojson", geo),
-        write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n"),
+        write_json(out / "summary.json", summary),
         write_text(out / "evaluation.html", evaluation_html(ev, title)),
     ]

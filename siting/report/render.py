@@ -19,7 +19,7 @@ import pandas as pd
 import xstatic.pkg.leaflet as xleaflet
 from branca.element import Element
 
-from siting.data.download import atomic_path
+from siting.io import write_geojson, write_json, write_table, write_text
 from siting.paths import regions_file
 from siting.report import charts
 from siting.report.analysis import Report
@@ -260,25 +260,6 @@ def to_html(r: Report) -> str:
     return html_page(f"siting: {r.scenario}", site_map(r), top, bottom)
 
 
-def write_text(dest: Path, text: str) -> Path:
-    with atomic_path(dest) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return dest
-
-
-def write_table(dest: Path, df: pd.DataFrame) -> Path:
-    with atomic_path(dest) as tmp:
-        df.to_csv(tmp, index=False, lineterminator="\n", float_format="%.10g")
-    return dest
-
-
-def write_geojson(dest: Path, gdf: gpd.GeoDataFrame) -> Path:
-    with atomic_path(dest) as tmp:
-        tmp.unlink()
-        gdf.to_file(tmp, driver="GeoJSON", engine="pyogrio", WRITE_NAME="NO")
-    return dest
-
-
 def write_report(r: Report, solution, out_dir: str | os.PathLike) -> list[Path]:
     """All report files in ``out_dir`` (created): the solution's CSVs, ranked.csv,
     baselines.csv, marginals.csv, report.md, report.html, sites.geojson, summary.json."""
@@ -289,17 +270,10 @@ def write_report(r: Report, solution, out_dir: str | os.PathLike) -> list[Path]:
         write_table(out / "baselines.csv", r.baselines),
         write_table(out / "marginals.csv", r.sites[["site_id", "binding", "t_saved_per_gpu",
                                                      "t_saved_per_mw", "t_saved_per_renewable_mwh"]]),
-        write_text(out / "summary.json", json.dumps(r.summary, indent=2, default=_json) + "\n"),
+        write_json(out / "summary.json", r.summary),
         write_text(out / "report.md", to_markdown(r)),
         write_text(out / "report.html", to_html(r)),
         write_geojson(out / "sites.geojson", sites_geodataframe(r)),
     ]
     return sorted(set(written))
 
-
-def _json(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, float) and np.isnan(o):
-        return None
-    raise TypeError(type(o))

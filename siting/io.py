@@ -1,0 +1,62 @@
+"""Atomic file output: everything siting writes goes to a temporary file beside the
+destination and is renamed into place only when complete, so no reader ever sees half a file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+@contextmanager
+def atomic_path(dest: Path):
+    """Yield a temporary path beside ``dest``; rename it onto ``dest`` only if the block succeeds."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(dest: Path, text: str) -> Path:
+    with atomic_path(dest) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return dest
+
+
+def write_table(dest: Path, df: pd.DataFrame, float_format: str = "%.10g") -> Path:
+    """CSV without the index, with stable float formatting and ``\\n`` line endings."""
+    with atomic_path(dest) as tmp:
+        df.to_csv(tmp, index=False, float_format=float_format, lineterminator="\n")
+    return dest
+
+
+def write_geojson(dest: Path, gdf, **options) -> Path:
+    """GeoJSON through pyogrio; ``options`` go to the GDAL driver (COORDINATE_PRECISION, ...)."""
+    with atomic_path(dest) as tmp:
+        tmp.unlink()
+        gdf.to_file(tmp, driver="GeoJSON", engine="pyogrio", WRITE_NAME="NO", **options)
+    return dest
+
+
+def json_default(o):
+    """numpy scalars as plain Python numbers, for ``json.dumps``."""
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(type(o))
+
+
+def write_json(dest: Path, obj) -> Path:
+    return write_text(dest, json.dumps(obj, indent=2, default=json_default) + "\n")
