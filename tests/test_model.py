@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from siting.errors import InfeasibleError
 from siting.model import ModelOptions, SolverOptions, build_problem, optimize
+from siting.model.formulation import dual_feasible, formulate
 from siting.model.testing import emissions_of, random_problem
 from tests.model_helpers import brute_force
 
@@ -226,3 +227,38 @@ def test_solution_properties(tmp_path_factory, seed, n_sites, n_workloads, month
     assert s["emissions_t"].sum() == pytest.approx(summary["objective_t"], rel=1e-6, abs=1e-6)
     assert a["emissions_t"].sum() + s["embodied_t"].sum() == pytest.approx(summary["objective_t"],
                                                                            rel=1e-6, abs=1e-6)
+
+
+@given(sizes=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=12), k=st.integers(1, 6))
+def test_dual_feasible_function_keeps_packings_valid(sizes, k):
+    w = np.array(sizes)
+    u = dual_feasible(w, k)
+    assert ((u >= 0) & (u <= 1)).all()
+    if w.sum() <= 1.0:  # items that fit in one bin still fit after u_k
+        assert u.sum() <= 1.0 + 1e-9
+    # u_1 sends every item over half a bin to a whole bin, u_2 every item over 2/3
+    assert dual_feasible(np.array([0.51]), 1)[0] == 1.0 and dual_feasible(np.array([0.7]), 2)[0] == 1.0
+    assert dual_feasible(np.array([0.4]), 2)[0] == 0.5 and dual_feasible(np.array([0.3]), 1)[0] == 0.0
+    assert dual_feasible(np.array([0.5]), 1)[0] == 0.0  # on a threshold: the safe side
+
+
+@pytest.mark.parametrize("use", ["model", "start"])
+@pytest.mark.parametrize("seed", range(4))
+def test_packing_rows_keep_the_optimum(seed, use):
+    # few, large unsplittable jobs against small sites: the rows exist and cut the LP
+    p = random_problem(12, 8, n_periods=12 if seed % 2 else 1, seed=seed, unsplittable_share=0.8,
+                       embodied=seed == 2, max_sites=6 if seed == 3 else None, mw_caps=seed % 2 == 0,
+                       tightness=0.7)
+    with_rows = ModelOptions(packing_rows=use)
+    assert len(formulate(p, with_rows).row_index["packing"])
+    plain = optimize(p, solver=EXACT, options=ModelOptions(formulation="plain"))
+    packed = optimize(p, solver=EXACT, options=with_rows)
+    assert packed.summary["objective_t"] == pytest.approx(plain.summary["objective_t"], rel=1e-6)
+
+
+@pytest.mark.parametrize("tuning", ["on", "off"])
+def test_start_tuning_keeps_the_optimum(tuning):
+    p = random_problem(40, 12, n_periods=12, seed=5)
+    plain = optimize(p, solver=EXACT, options=ModelOptions(formulation="plain"))
+    tuned = optimize(p, solver=EXACT.model_copy(update={"start_tuning": tuning}))
+    assert tuned.summary["objective_t"] == pytest.approx(plain.summary["objective_t"], rel=1e-6)
