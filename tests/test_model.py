@@ -11,8 +11,11 @@ from hypothesis import strategies as st
 
 from siting.errors import InfeasibleError
 from siting.model import ModelOptions, SolverOptions, build_problem, optimize
+from siting.model.dive import STRATEGIES, _dive, _unit_gpu_hours
 from siting.model.formulation import dual_feasible, formulate
-from siting.model.testing import emissions_of, random_problem
+from siting.model.pulp_model import to_pulp
+from siting.model.solve import highs_model
+from siting.model.testing import emissions_of, random_problem, violation
 from tests.model_helpers import brute_force
 
 H = 8760.0
@@ -194,6 +197,26 @@ def test_pulp_backend_matches_arrays():
     assert via_pulp.summary["objective_t"] == pytest.approx(arrays.summary["objective_t"], rel=1e-6)
 
 
+@pytest.mark.parametrize("formulation", ["plain", "compact"])
+def test_pulp_problem_is_the_matrix_model(formulation):
+    p = random_problem(15, 6, n_periods=12, seed=5, embodied=True, mw_caps=True, max_sites=4)
+    mm = formulate(p, ModelOptions(formulation=formulation))
+    prob, variables = to_pulp(mm)
+    assert [v.name for v in variables] == mm.col_names
+    assert [c.name for c in prob.constraints()] == mm.row_names
+    assert np.array_equal([v.lowBound for v in variables], mm.lb)
+    assert np.array_equal([v.upBound if v.upBound is not None else np.inf for v in variables], mm.ub)
+    assert [v.cat == pulp.LpContinuous for v in variables] == (~mm.integer).tolist()
+    col = {n: j for j, n in enumerate(mm.col_names)}
+    row = {n: i for i, n in enumerate(mm.row_names)}
+    A = np.zeros(mm.A.shape)
+    for var, cons, coef in prob.toRustModel().coefficients():
+        A[row[cons], col[var]] = coef
+    assert np.array_equal(A, mm.A.toarray())
+    rhs = np.array([-c.constant for c in prob.constraints()])
+    assert np.array_equal(rhs, np.where(np.isfinite(mm.row_ub), mm.row_ub, mm.row_lb))
+
+
 # ----------------------------------------------------------------------------- properties
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), n_sites=st.integers(2, 12), n_workloads=st.integers(1, 6),
@@ -262,3 +285,17 @@ def test_start_tuning_keeps_the_optimum(tuning):
     plain = optimize(p, solver=EXACT, options=ModelOptions(formulation="plain"))
     tuned = optimize(p, solver=EXACT.model_copy(update={"start_tuning": tuning}))
     assert tuned.summary["objective_t"] == pytest.approx(plain.summary["objective_t"], rel=1e-6)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_each_dive_gives_a_feasible_plan_above_the_lp(strategy, seed):
+    mm = formulate(random_problem(60, 15, n_periods=12, seed=seed), ModelOptions(packing_rows="model"))
+    ints = np.flatnonzero(mm.integer)
+    h = highs_model(mm, integer=False)
+    h.run()
+    lp = h.getInfo().objective_function_value
+    values = _dive(h, ints, strategy, 0.0, None, _unit_gpu_hours(mm)[ints])
+    assert values is not None
+    assert violation(mm, values) < 1e-6
+    assert float(mm.cost @ values) >= lp - 1e-6 * abs(lp)

@@ -357,7 +357,7 @@ def without_packing_rows(mm: MatrixModel) -> MatrixModel:
 
 
 def _safe(label: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-." else "_" for ch in str(label))
+    return "".join(ch if ch.isalnum() or ch in "." else "_" for ch in str(label))
 
 
 def formulate(problem: Problem, options: ModelOptions = ModelOptions()) -> MatrixModel:

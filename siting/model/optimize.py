@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import numpy as np
-
 from siting.assumptions import assumption
 from siting.errors import InfeasibleError, SitingError
 from siting.model.dive import reduced_cost_fixing
@@ -15,7 +13,7 @@ from siting.model.formulation import MatrixModel, ModelOptions, formulate, witho
 from siting.model.scenario import Problem, Scenario, SolverOptions, load_problem
 from siting.model.solution import Solution, build_solution
 from siting.model.solve import solve_highs, solve_pulp
-from siting.model.warmstart import warm_start
+from siting.model.warmstart import Start, warm_start
 
 
 class NoSolutionError(SitingError):
@@ -25,7 +23,7 @@ class NoSolutionError(SitingError):
 
 
 def prepare(problem: Problem, options: ModelOptions, solver: SolverOptions
-            ) -> tuple[MatrixModel, np.ndarray | None, float]:
+            ) -> tuple[MatrixModel, Start | None, float]:
     """The model, a start solution and the seconds both took. The compact formulation also
     gets the LP-dive start and reduced-cost fixing (on the model with its packing rows, whose
     LP bound is tighter); the plain one is built as written."""
@@ -35,10 +33,9 @@ def prepare(problem: Problem, options: ModelOptions, solver: SolverOptions
     if options.formulation == "compact" and options.warm_start and mm.integer.any():
         budget = (None if solver.time_limit_s is None
                   else assumption("solver_warm_start_share") * solver.time_limit_s)
-        root: list = []
-        start = warm_start(mm, budget, root)
-        if options.reduced_cost_fixing and start is not None and root:
-            fixed = reduced_cost_fixing(mm, root[0], float(mm.cost @ start))
+        start = warm_start(mm, budget)
+        if options.reduced_cost_fixing and start is not None and start.root is not None:
+            fixed = reduced_cost_fixing(mm, start.root, float(mm.cost @ start.values))
             ub = mm.ub.copy()
             ub[fixed] = 0.0
             mm = dataclasses.replace(mm, ub=ub, n_fixed_by_reduced_cost=len(fixed))

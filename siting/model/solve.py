@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
@@ -16,6 +17,9 @@ import pulp
 from siting.errors import SitingError
 from siting.model.formulation import MatrixModel
 from siting.model.scenario import SolverOptions
+
+if TYPE_CHECKING:
+    from siting.model.warmstart import Start
 
 
 @dataclass
@@ -101,8 +105,11 @@ START_TUNING = {
 }
 
 
-def solve_highs(mm: MatrixModel, opts: SolverOptions, start: np.ndarray | None = None
+def solve_highs(mm: MatrixModel, opts: SolverOptions, start: Start | None = None
                 ) -> RawSolution:
+    """Solve with HiGHS from ``start``. With ``start_tuning="auto"``, :data:`START_TUNING`
+    applies when the start came from the LP dive (good, with the root LP's reduced-cost
+    fixing done); after a greedy start HiGHS keeps its own heuristics."""
     t0 = time.perf_counter()
     h = highs_model(mm)
     h.setOptionValue("mip_rel_gap", float(opts.rel_gap))
@@ -110,11 +117,12 @@ def solve_highs(mm: MatrixModel, opts: SolverOptions, start: np.ndarray | None =
         h.setOptionValue("time_limit", float(opts.time_limit_s))
     if opts.threads is not None:
         h.setOptionValue("threads", int(opts.threads))
-    if opts.start_tuning == "on" or (opts.start_tuning == "auto" and start is not None):
+    from_dive = start is not None and start.source == "dive"
+    if opts.start_tuning == "on" or (opts.start_tuning == "auto" and from_dive):
         for option, value in START_TUNING.items():
             h.setOptionValue(option, value)
     if start is not None:
-        h.setSolution(_solution(start))
+        h.setSolution(_solution(start.values))
     h.run()
     status = _HIGHS_STATUS.get(h.getModelStatus(), "error")
     info = h.getInfo()

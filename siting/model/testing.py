@@ -90,3 +90,14 @@ def emissions_of(problem: Problem, shares: np.ndarray, is_open: np.ndarray | Non
     if is_open is None:
         is_open = shares.sum(axis=0) > 0
     return total + float((st["embodied_t"].to_numpy(float) * is_open).sum())
+
+
+def violation(mm, values: np.ndarray) -> float:
+    """Largest violation of ``mm``'s rows, column bounds or integrality by ``values``
+    (0 for a feasible point; rows are compared in their scaled form)."""
+    act = mm.A @ values
+    rows = np.maximum(mm.row_lb - act, act - mm.row_ub)
+    cols = np.maximum(mm.lb - values, values - mm.ub)
+    ints = values[mm.integer]
+    return float(max(rows.max(initial=0.0), cols.max(initial=0.0),
+                     np.abs(ints - np.round(ints)).max(initial=0.0)))

@@ -6,8 +6,11 @@ a vectorised choice over all sites.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from siting.model.dive import RootLp, lp_dive
 from siting.model.formulation import MatrixModel, uses_open_decisions
 
 
@@ -85,16 +88,25 @@ def column_vector(mm: MatrixModel, x: np.ndarray, is_open: np.ndarray) -> np.nda
     return values
 
 
-def warm_start(mm: MatrixModel, time_limit_s: float | None = None,
-               root: list | None = None) -> np.ndarray | None:
-    """The better of an LP dive (within ``time_limit_s``) and the greedy placement.
-    ``root``, when a list, receives the root LP of the dive (see :func:`lp_dive`)."""
-    from siting.model.dive import lp_dive
+@dataclass
+class Start:
+    """A feasible start: its column vector, where it came from ("dive" or "greedy"), and
+    the root LP when the dive got that far (for reduced-cost fixing)."""
 
-    starts = [s for s in (lp_dive(mm, time_limit_s, root), greedy_start(mm)) if s is not None]
-    if not starts:
+    values: np.ndarray
+    source: str
+    root: RootLp | None
+
+
+def warm_start(mm: MatrixModel, time_limit_s: float | None = None) -> Start | None:
+    """The better of an LP dive (within ``time_limit_s``) and the greedy placement."""
+    root: list[RootLp] = []
+    found = {"dive": lp_dive(mm, time_limit_s, root), "greedy": greedy_start(mm)}
+    found = {k: v for k, v in found.items() if v is not None}
+    if not found:
         return None
-    return clean_start(mm, min(starts, key=lambda s: float(mm.cost @ s)))
+    source = min(found, key=lambda k: float(mm.cost @ found[k]))
+    return Start(clean_start(mm, found[source]), source, root[0] if root else None)
 
 
 def clean_start(mm: MatrixModel, values: np.ndarray) -> np.ndarray:
