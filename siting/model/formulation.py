@@ -344,16 +344,22 @@ def _packing_rows(b: _Builder, rows: dict, classes: Classes, sa: SiteArrays, x_c
         b.coefs(idx, y_col[np.concatenate(row_site)], -1.0)
 
 
-def without_packing_rows(mm: MatrixModel) -> MatrixModel:
-    """``mm`` without its packing rows (the last rows of the model), columns unchanged."""
+def without_packing_rows(mm: MatrixModel, keep: np.ndarray | None = None) -> MatrixModel:
+    """``mm`` without its packing rows (the last rows of the model), or with only those
+    where ``keep`` (a mask over the packing rows) is true; columns unchanged."""
     idx = mm.row_index.get("packing")
     if idx is None or not len(idx):
         return mm
-    keep = int(idx[0])
+    first = int(idx[0])
+    kept = idx[keep] if keep is not None else idx[:0]
+    rows = np.concatenate([np.arange(first), kept])
     index = {k: v for k, v in mm.row_index.items() if k != "packing"}
-    scale = None if mm.row_scale is None else mm.row_scale[:keep]
-    return replace(mm, A=mm.A[:keep], row_lb=mm.row_lb[:keep], row_ub=mm.row_ub[:keep],
-                   row_names=mm.row_names[:keep], row_index=index, row_scale=scale)
+    if len(kept):
+        index["packing"] = np.arange(first, first + len(kept))
+    scale = None if mm.row_scale is None else mm.row_scale[rows]
+    return replace(mm, A=mm.A[rows], row_lb=mm.row_lb[rows], row_ub=mm.row_ub[rows],
+                   row_names=[mm.row_names[i] for i in rows], row_index=index,
+                   row_scale=scale)
 
 
 def _safe(label: str) -> str:
