@@ -273,7 +273,7 @@ def test_packing_rows_keep_the_optimum(seed, use):
                        embodied=seed == 2, max_sites=6 if seed == 3 else None, mw_caps=seed % 2 == 0,
                        tightness=0.7)
     with_rows = ModelOptions(packing_rows=use)
-    assert len(formulate(p, with_rows).row_index["packing"])
+    assert len(formulate(p, with_rows, packing_rows=True).row_index["packing"])
     plain = optimize(p, solver=EXACT, options=ModelOptions(formulation="plain"))
     packed = optimize(p, solver=EXACT, options=with_rows)
     assert packed.summary["objective_t"] == pytest.approx(plain.summary["objective_t"], rel=1e-6)

@@ -68,8 +68,8 @@ def lp_dive(mm: MatrixModel, time_limit_s: float | None = None,
                            np.asarray(sol.col_value), np.asarray(sol.col_dual)))
     found = []
     size = _unit_gpu_hours(mm)[ints]
-    for strategy in STRATEGIES:
-        if strategy != "fix":
+    for i, strategy in enumerate(STRATEGIES):
+        if i:
             # undo the previous strategy's fixings and start again from the root LP
             h.changeColsBounds(len(ints), ints.astype(np.int32), mm.lb[ints], mm.ub[ints])
             if not _solved(h):

@@ -344,30 +344,29 @@ def _packing_rows(b: _Builder, rows: dict, classes: Classes, sa: SiteArrays, x_c
         b.coefs(idx, y_col[np.concatenate(row_site)], -1.0)
 
 
-def without_packing_rows(mm: MatrixModel, keep: np.ndarray | None = None) -> MatrixModel:
-    """``mm`` without its packing rows (the last rows of the model), or with only those
-    where ``keep`` (a mask over the packing rows) is true; columns unchanged."""
+def without_packing_rows(mm: MatrixModel) -> MatrixModel:
+    """``mm`` without its packing rows (the last rows of the model), columns unchanged."""
     idx = mm.row_index.get("packing")
     if idx is None or not len(idx):
         return mm
-    first = int(idx[0])
-    kept = idx[keep] if keep is not None else idx[:0]
-    rows = np.concatenate([np.arange(first), kept])
+    keep = int(idx[0])
     index = {k: v for k, v in mm.row_index.items() if k != "packing"}
-    if len(kept):
-        index["packing"] = np.arange(first, first + len(kept))
-    scale = None if mm.row_scale is None else mm.row_scale[rows]
-    return replace(mm, A=mm.A[rows], row_lb=mm.row_lb[rows], row_ub=mm.row_ub[rows],
-                   row_names=[mm.row_names[i] for i in rows], row_index=index,
-                   row_scale=scale)
+    scale = None if mm.row_scale is None else mm.row_scale[:keep]
+    return replace(mm, A=mm.A[:keep], row_lb=mm.row_lb[:keep], row_ub=mm.row_ub[:keep],
+                   row_names=mm.row_names[:keep], row_index=index, row_scale=scale)
 
 
 def _safe(label: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "." else "_" for ch in str(label))
 
 
-def formulate(problem: Problem, options: ModelOptions = ModelOptions()) -> MatrixModel:
-    """Build the model (see the module docstring) as sparse arrays."""
+def formulate(problem: Problem, options: ModelOptions = ModelOptions(), *,
+              packing_rows: bool | None = None) -> MatrixModel:
+    """Build the model (see the module docstring) as sparse arrays. The packing rows are
+    in it when ``packing_rows`` says so, by default when ``options.packing_rows`` is
+    "model" (with "start", :func:`~siting.model.optimize.prepare` asks for them itself)."""
+    if packing_rows is None:
+        packing_rows = options.packing_rows == "model"
     plain = options.formulation == "plain"
     classes = workload_classes(problem, aggregate=options.aggregate and not plain)
     keep = np.arange(problem.n_sites)
@@ -525,7 +524,7 @@ def formulate(problem: Problem, options: ModelOptions = ModelOptions()) -> Matri
         b.coefs(np.repeat(rows["max_sites"], S), y_col, 1.0)
 
     # (8) packing rows, last so that they can be dropped again (see without_packing_rows)
-    if not plain and options.packing_rows != "off":
+    if not plain and packing_rows:
         _packing_rows(b, rows, classes, sa, x_col, y_col, PACKING_KS, site_ids)
 
     cat = np.concatenate

@@ -28,9 +28,12 @@ def prepare(problem: Problem, options: ModelOptions, solver: SolverOptions
     gets the LP-dive start and reduced-cost fixing (on the model with its packing rows, whose
     LP bound is tighter); the plain one is built as written."""
     t0 = time.perf_counter()
-    mm = formulate(problem, options)
+    dive = options.formulation == "compact" and options.warm_start
+    # "start" packing rows are built only for the dive, which is their one use
+    packing = options.packing_rows == "model" or (dive and options.packing_rows == "start")
+    mm = formulate(problem, options, packing_rows=packing)
     start = None
-    if options.formulation == "compact" and options.warm_start and mm.integer.any():
+    if dive and mm.integer.any():
         budget = (None if solver.time_limit_s is None
                   else assumption("solver_warm_start_share") * solver.time_limit_s)
         start = warm_start(mm, budget)
