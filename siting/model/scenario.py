@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from siting.assumptions import assumption
+from siting.assumptions import Assumptions, assumption, default_assumptions
 from siting.catalog import gpu_power_w, resolve_gpu
 from siting.data.validate import first_bad_row, id_column, numeric_column, read_csv, require_columns
 from siting.errors import SitingError
@@ -59,7 +59,14 @@ class Scenario(BaseModel):
     horizon_hours: float = Field(default_factory=lambda: assumption("horizon_hours"), gt=0)
     max_sites: int | None = Field(None, ge=1, description="at most this many sites open")
     solver: SolverOptions = Field(default_factory=SolverOptions)
+    assumptions: dict[str, float] = Field(
+        default_factory=dict, description="overrides of siting/resources/assumptions.csv by key "
+        "(e.g. pue_default: 1.2); every other default comes from the table")
     base_dir: Path | None = Field(None, exclude=True, description="folder paths are relative to")
+
+    def resolved_assumptions(self) -> Assumptions:
+        """The assumptions this scenario runs with: the table, overridden by ``assumptions``."""
+        return default_assumptions().with_overrides(self.assumptions)
 
     def path(self, value: str) -> Path:
         p = Path(value)
