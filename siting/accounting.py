@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from siting.assumptions import assumption
 from siting.catalog import gpu_power_w as catalogue_power_w
 from siting.catalog import resolve_gpu
@@ -103,3 +105,61 @@ def footprint(gpu_hours: float, *, gpu: str | None = None, gpu_power_w: float | 
         market_emissions_t=emissions_t(e * covered, covered_ci)
         + emissions_t(e * (1 - covered), ci),
     )
+
+
+# ------------------------------------------------------------------ hourly (24/7) accounting
+# The model, the solution tables, the report, evaluate and the tests all use these
+# functions, so there is one rule for what a MWh emits and costs.
+
+def co2_t_per_mwh(ci_g_per_kwh):
+    """tCO2e per MWh at ``ci_g_per_kwh`` (g/kWh = kg/MWh; /1000 -> t/MWh)."""
+    return emissions_t(1.0, ci_g_per_kwh)
+
+
+def annuity_usd_per_kw_year(capex_usd_per_kw, fixed_om_usd_per_kw_year, lifetime_years,
+                            discount_rate):
+    """Yearly cost of 1 kW: capital recovered over ``lifetime_years`` at ``discount_rate``
+    (capital recovery factor r / (1 - (1 + r)^-n)) plus fixed O&M."""
+    r, n = discount_rate, lifetime_years
+    crf = 1.0 / n if r == 0 else r / (1.0 - (1.0 + r) ** (-n))
+    return capex_usd_per_kw * crf + fixed_om_usd_per_kw_year
+
+
+def horizon_cost_usd_per_mw(annuity_usd_per_kw_yr, horizon_hours: float, hours_per_year: float):
+    """Cost of 1 MW held over a horizon of ``horizon_hours`` (the annuity pro rata)."""
+    return annuity_usd_per_kw_yr * 1000.0 * horizon_hours / hours_per_year
+
+
+def hourly_outputs(*, load_mwh, cfe_used_mwh, grid_mwh, generation_mwh, charge_mwh, discharge_mwh,
+                   soc_mwh) -> dict:
+    """The per-hour table of one site: load, carbon-free energy used, grid, procured
+    generation, spilled generation, storage charge/discharge/state of charge (all MWh)."""
+    spilled = generation_mwh - cfe_used_mwh - charge_mwh + discharge_mwh
+    return {"load_mwh": load_mwh, "cfe_mwh": cfe_used_mwh, "grid_mwh": grid_mwh,
+            "generation_mwh": generation_mwh, "spilled_mwh": np.maximum(spilled, 0.0),
+            "charge_mwh": charge_mwh, "discharge_mwh": discharge_mwh, "soc_mwh": soc_mwh}
+
+
+def site_accounts(*, load_mwh, cfe_used_mwh, grid_mwh, grid_ci_g_per_kwh, price_usd_per_mwh,
+                  capacity_mw, capacity_cost_usd_per_mw, lifecycle_g_per_kwh, cf,
+                  storage_mwh=0.0, storage_cost_usd_per_mwh=0.0) -> dict:
+    """One site's totals over the horizon from its hourly table, on every basis:
+
+    * ``co2_location_t``: every MWh of load at the hour's grid intensity (location-based);
+    * ``co2_t``: the plan's hourly-matched emissions: grid energy at the hour's intensity
+      plus all procured generation at its lifecycle factor, used or spilled;
+    * ``cost_usd``: procured capacity and storage (pro-rata annuities) plus grid energy;
+    * ``cfe``: carbon-free energy used in the hour it is produced / load (hourly CFE).
+    """
+    load = float(np.sum(load_mwh))
+    gen_by_tech = np.asarray(capacity_mw, float) * np.asarray(cf, float).sum(axis=-1)
+    co2_grid = float(np.sum(emissions_t(np.asarray(grid_mwh), grid_ci_g_per_kwh)))
+    co2_procured = float(np.sum(emissions_t(gen_by_tech, lifecycle_g_per_kwh)))
+    cost = (float(np.sum(np.asarray(capacity_mw) * capacity_cost_usd_per_mw))
+            + float(storage_mwh) * float(storage_cost_usd_per_mwh)
+            + float(np.sum(np.asarray(grid_mwh) * price_usd_per_mwh)))
+    return {"load_mwh": load, "cfe_mwh": float(np.sum(cfe_used_mwh)),
+            "grid_mwh": float(np.sum(grid_mwh)),
+            "co2_location_t": float(np.sum(emissions_t(np.asarray(load_mwh), grid_ci_g_per_kwh))),
+            "co2_grid_t": co2_grid, "co2_procured_t": co2_procured, "co2_t": co2_grid + co2_procured,
+            "cost_usd": cost, "cfe": float(np.sum(cfe_used_mwh)) / load if load > 0 else None}

@@ -66,6 +66,10 @@ def optimize(problem: Problem | Scenario, *, solver: SolverOptions | None = None
     ``backend="arrays"`` hands the model to HiGHS directly; ``backend="pulp"`` builds the
     PuLP problem and solves it with the chosen PuLP solver (the only way to use CBC)."""
     if isinstance(problem, Scenario):
+        if problem.periods == "hourly":
+            from siting.model.hourly.optimize import optimize_scenario
+
+            return optimize_scenario(problem, solver)
         solver = solver or problem.solver
         problem = load_problem(problem)
     solver = solver or SolverOptions()

@@ -55,7 +55,29 @@ class Scenario(BaseModel):
     sites: str = Field(DEFAULT_SITES, description="sites CSV, or 'default' for data/regions/sites.csv")
     workloads: str = Field(..., description="workloads CSV")
     sites_monthly: str | None = Field(None, description="monthly site CSV (monthly periods)")
-    periods: Literal["annual", "monthly"] = "annual"
+    periods: Literal["annual", "monthly", "hourly"] = Field(
+        "annual", description="hourly: 24/7 matching hour by hour on the time grid, with procurement and "
+        "cost; annual/monthly: the older model that matches existing renewables over a year or month")
+    year: int | None = Field(None, ge=2000, le=2100, description="calendar year of the hourly time grid "
+                             "(default: assumption timegrid_year)")
+    sites_hourly: str | None = Field(None, description="hourly site series (CSV or Parquet, long form: "
+                                     "site_id, timestamp, grid_ci_g_per_kwh[, grid_price_usd_per_mwh, cf_<tech>])")
+    technologies: str | None = Field(None, description="technologies CSV (default: NREL ATB 2022 values "
+                                     "from the assumptions table)")
+    procure: list[str] = Field(default_factory=lambda: ["wind_onshore", "solar_pv", "geothermal"],
+                               description="technologies a plan may procure (hourly periods)")
+    objective: Literal["min_co2", "min_cost", "cost_plus_carbon"] = "min_co2"
+    co2_cap_t: float | None = Field(None, ge=0, description="most tCO2e the plan may emit")
+    budget_usd: float | None = Field(None, ge=0, description="most the plan may cost")
+    carbon_price_usd_per_t: float = Field(0.0, ge=0, description="with objective cost_plus_carbon")
+    cfe_target: float | None = Field(None, ge=0, le=1, description="least hourly CFE share")
+    cfe_scope: Literal["overall", "site"] = "overall"
+    pareto_points: int = Field(0, ge=0, le=50, description="points of the cost/CO2 Pareto front (0: none)")
+    formulation: Literal["auto", "decomposed", "explicit"] = Field(
+        "auto", description="hourly model: decomposed (exact cuts, no storage) or explicit (hourly "
+        "columns, any input); auto picks decomposed unless a site has storage")
+    data_runtime: bool = Field(True, description="hourly series from the run-time cache/mirror when "
+                               "present (Electricity Maps, Dispa-SET); false: the embedded default only")
     horizon_hours: float = Field(default_factory=lambda: assumption("horizon_hours"), gt=0)
     max_sites: int | None = Field(None, ge=1, description="at most this many sites open")
     solver: SolverOptions = Field(default_factory=SolverOptions)
@@ -190,6 +212,18 @@ def workloads_from_frame(df: pd.DataFrame, path: str | Path = "workloads") -> pd
     row = first_bad_row(out["start_month"] > out["end_month"])
     if row is not None:
         raise SitingError(f"{path}: row {row + 2}: start_month after end_month")
+    for col in ("start", "end"):  # optional dates (UTC) of the window; hourly periods use them
+        if col in df:
+            when = pd.to_datetime(df[col], utc=True, errors="coerce")
+            row = first_bad_row(when.isna() & df[col].notna())
+            if row is not None:
+                raise SitingError(f"{path}: row {row + 2}, field {col}: expected a date such as "
+                                  f"2022-03-01, got {str(df[col].iloc[row])[:60]!r}")
+            out[col] = when
+    if "start" in out and "end" in out:
+        row = first_bad_row(out["start"].notna() & out["end"].notna() & (out["end"] <= out["start"]))
+        if row is not None:
+            raise SitingError(f"{path}: row {row + 2}: end is not after start")
     out["energy_mwh"] = out["gpu_hours"] * out["gpu_power_kw"] * (1 + out["overhead_share"]) / 1000
     return out
 

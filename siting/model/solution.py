@@ -21,6 +21,7 @@ class Solution:
     sites: pd.DataFrame
     summary: dict
     periods: pd.DataFrame = field(default_factory=pd.DataFrame)  # site x period energy
+    tables: dict = field(default_factory=dict)  # further tables by name (site_hours, pareto, ...)
     model: MatrixModel | None = field(default=None, repr=False)  # for marginal values
     raw: RawSolution | None = field(default=None, repr=False)
 

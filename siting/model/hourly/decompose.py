@@ -1,0 +1,314 @@
+"""Solve the hourly model exactly without hourly columns: outer approximation of the
+credits (see :mod:`siting.model.hourly.formulation`).
+
+Loop: solve the master (first its LP relaxation, then the MILP); at its point (lam, P)
+compute each site's exact credits ``F_s = sum_t v_t min(L_st, G_st)`` in one array pass
+over the hours; where a credit variable exceeds F, add the cut that is tight there; stop
+when no credit the objective or a limit uses is overstated by more than ``cut_tol``
+(relative), or, when no limit involves a credit, when the plan's true objective is within
+``rel_gap`` of the master's bound. The master is a relaxation of the explicit model at
+every step, so its bound is a valid lower bound, and the final plan is evaluated exactly.
+
+Valid when the problem has no storage (storage couples the hours; the explicit
+formulation handles it) and for every objective of :class:`Objective`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+
+from siting.errors import SitingError
+from siting.model.hourly.formulation import create_model, credit_weights
+from siting.model.hourly.linear import INF, LinearModel
+from siting.model.hourly.problem import HourlyProblem, Objective
+from siting.model.solve import START_TUNING
+
+CUT_TOL = 1e-9
+
+
+@dataclass
+class HourlyRaw:
+    status: str  # optimal | feasible | infeasible | no_solution
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    values: np.ndarray | None
+    solve_s: float
+    iterations: int = 0
+    n_cuts: int = 0
+    detail: dict = field(default_factory=dict)
+
+
+def exact_credits(m: LinearModel, p: HourlyProblem, values: np.ndarray):
+    """Per site and credit, the exact value ``F`` at the point and the branch mask."""
+    lam = values[m.cols["lam"]]
+    P = values[m.cols["P"]]
+    L = p.load_mwh(lam)
+    G = np.einsum("sk,skt->st", P, p.cf)
+    mask = L <= G
+    used = np.minimum(L, G)
+    return {name: (v * used).sum(axis=1) for name, v in credit_weights(p).items()}, mask
+
+
+def relevant_credits(obj: Objective) -> list[str]:
+    out = []
+    if obj.uses_co2:
+        out.append("cred_co2")
+    if obj.uses_cost:
+        out.append("cred_cost")
+    if obj.uses_cfe:
+        out.append("cfe")
+    return out
+
+
+class Decomposition:
+    """A persistent master (HiGHS) that keeps its cuts across objectives (Pareto fronts)."""
+
+    def __init__(self, p: HourlyProblem, obj: Objective):
+        if p.has_storage:
+            raise SitingError("the decomposed formulation has no storage; use formulation: explicit")
+        self.p = p
+        self.m = create_model(p, obj, "decomposed")
+        self.h = self.m.to_highs(integer=False)
+        # The master is small and re-solved after every round of cuts: HiGHS's sub-MIP
+        # heuristics and restarts took 7 of 8 s per round at (20 sites, 10 workloads) and
+        # found nothing the next round would not; off, a round takes about 1 s.
+        for option, value in START_TUNING.items():
+            self.h.setOptionValue(option, value)
+        self.integer = self.m.is_integer
+        # every improving plan HiGHS finds inside a MIP round is kept: cuts at all of them
+        # (not only the round's optimum) mean fewer rounds
+        self._pool: list[np.ndarray] = []
+        self.h.setCallback(self._collect, None)
+        self.obj = obj
+        self.n_cuts = 0
+        self.weights = credit_weights(p)
+
+    def _collect(self, kind, message, data_out, data_in, user_data) -> None:
+        if kind == highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution:
+            self._pool.append(np.array(data_out.mip_solution, dtype=float))
+
+    # -------------------------------------------------------------- cuts
+    def add_cuts(self, values: np.ndarray, names: list[str], tol: float) -> tuple[int, float]:
+        """Add every violated cut at ``values``; returns (cuts added, largest relative violation)."""
+        p, m = self.p, self.m
+        F, mask = exact_credits(m, p, values)
+        lam_cols, P_cols = m.cols["lam"], m.cols["P"]
+        added, worst = 0, 0.0
+        for name in names:
+            cred = values[m.cols[name]]
+            v = self.weights[name]
+            scale = 1.0 + np.abs(F[name])
+            rel = (cred - F[name]) / scale
+            worst = max(worst, float(rel.max(initial=0.0)))
+            sites = np.flatnonzero(rel > tol)
+            if sites.size == 0:
+                continue
+            a = p.segment_sum(v[sites] * mask[sites])  # (n, J)
+            b = np.einsum("st,skt->sk", v[sites] * ~mask[sites], p.cf[sites])  # (n, K)
+            J, K = a.shape[1], b.shape[1]
+            idx = np.column_stack([m.cols[name][sites], lam_cols[sites], P_cols[sites]]).astype(np.int32)
+            val = np.column_stack([np.ones(sites.size), -a, -b])
+            n = sites.size
+            starts = (np.arange(n) * (1 + J + K)).astype(np.int32)
+            self.h.addRows(n, np.full(n, -INF), np.zeros(n), idx.size, starts, idx.ravel(), val.ravel())
+            added += n
+        self.n_cuts += added
+        return added, worst
+
+    def true_objective(self, values: np.ndarray, cost: np.ndarray) -> float:
+        F, _ = exact_credits(self.m, self.p, values)
+        exact = values.copy()
+        for name, f in F.items():
+            exact[self.m.cols[name]] = f
+        return float(cost @ exact)
+
+    def exact_values(self, values: np.ndarray) -> np.ndarray:
+        F, _ = exact_credits(self.m, self.p, values)
+        exact = values.copy()
+        for name, f in F.items():
+            exact[self.m.cols[name]] = f
+        return exact
+
+    # -------------------------------------------------------------- objective switching
+    def set_objective(self, obj: Objective) -> None:
+        """Re-aim the persistent master at ``obj`` (limits become the 'eps' rows)."""
+        from siting.model.hourly.formulation import co2_terms, cost_terms
+
+        m, h = self.m, self.h
+        co2, cost = co2_terms(m, self.p), cost_terms(m, self.p)
+        c = {"min_co2": co2, "min_cost": cost}.get(obj.kind, cost + obj.carbon_price_usd_per_t * co2)
+        h.changeColsCost(m.n_cols, np.arange(m.n_cols, dtype=np.int32), c)
+        m.cost = c
+        for name, vec, limit in (("co2_cap", co2, obj.co2_cap_t), ("budget", cost, obj.budget_usd)):
+            if name not in m.rows:
+                if limit is None:
+                    continue
+                nz = np.flatnonzero(vec).astype(np.int32)
+                h.addRow(-INF, float(limit), nz.size, nz, vec[nz])
+                m.rows[name] = np.array([h.getNumRow() - 1])
+            else:
+                h.changeRowBounds(int(m.rows[name][0]), -INF, INF if limit is None else float(limit))
+        self.obj = obj
+
+    # -------------------------------------------------------------- solve
+    def _limits(self) -> list[tuple[np.ndarray, float, float]]:
+        """The rows whose value depends on credits: (coefficients, lo, hi) for feasibility checks."""
+        from siting.model.hourly.formulation import co2_terms, cost_terms
+
+        out = []
+        if self.obj.co2_cap_t is not None:
+            out.append((co2_terms(self.m, self.p), -np.inf, self.obj.co2_cap_t))
+        if self.obj.budget_usd is not None:
+            out.append((cost_terms(self.m, self.p), -np.inf, self.obj.budget_usd))
+        return out
+
+    def _feasible(self, exact: np.ndarray, limits) -> bool:
+        for vec, lo, hi in limits:
+            v = float(vec @ exact)
+            if v > hi + 1e-9 * max(1.0, abs(hi)) or v < lo - 1e-9 * max(1.0, abs(lo)):
+                return False
+        if self.obj.cfe_target is not None:
+            lam = exact[self.m.cols["lam"]]
+            load = lam @ self.p.segments.hours
+            cfe = exact[self.m.cols["cfe"]]
+            need = self.obj.cfe_target * load
+            slack = 1e-9 * max(1.0, float(load.sum()))
+            if self.obj.cfe_scope == "overall":
+                return bool(cfe.sum() >= need.sum() - slack)
+            return bool((cfe >= need - slack).all())
+        return True
+
+    def solve(self, rel_gap: float = 1e-6, time_limit_s: float | None = None,
+              threads: int | None = None, max_rounds: int = 1000) -> HourlyRaw:
+        """Cut until the plan is proven within ``rel_gap`` (or the limits are hit)."""
+        t0 = time.perf_counter()
+        h, m = self.h, self.m
+        names = relevant_credits(self.obj)
+        limits = self._limits()
+        credit_limits = bool(limits) or self.obj.cfe_target is not None
+        h.setOptionValue("mip_rel_gap", float(rel_gap))
+        if threads is not None:
+            h.setOptionValue("threads", int(threads))
+        int_cols = np.flatnonzero(self.integer).astype(np.int32)
+        best, best_obj, bound, rounds, worst = None, math.inf, None, 0, 0.0
+        status = "no_solution"
+        phases = ("lp", "mip") if int_cols.size else ("lp",)
+        for phase in phases:
+            if phase == "mip":
+                h.changeColsIntegrality(int_cols.size, int_cols,
+                                        np.full(int_cols.size, highspy.HighsVarType.kInteger))
+                h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
+            while rounds < max_rounds:
+                rounds += 1
+                if time_limit_s is not None:
+                    left = time_limit_s - (time.perf_counter() - t0)
+                    if left <= 0:
+                        break
+                    h.setOptionValue("time_limit", float(left))
+                if phase == "mip" and best is not None:
+                    h.setSolution(self._start(best))
+                self._pool = []
+                h.run()
+                ms = h.getModelStatus()
+                if ms in (highspy.HighsModelStatus.kInfeasible,
+                          highspy.HighsModelStatus.kUnboundedOrInfeasible):
+                    self._relax(int_cols)
+                    return HourlyRaw("infeasible", None, None, None, None, time.perf_counter() - t0,
+                                     rounds, self.n_cuts)
+                info = h.getInfo()
+                if info.primal_solution_status != 2:
+                    break
+                x = np.asarray(h.getSolution().col_value)
+                solved = ms == highspy.HighsModelStatus.kOptimal
+                if solved:
+                    bound = float(info.mip_dual_bound if phase == "mip" else info.objective_function_value)
+                exact = self.exact_values(x)
+                final_phase = phase == phases[-1]
+                if final_phase and self._feasible(exact, limits):
+                    val = float(m.cost @ exact)
+                    if val < best_obj:
+                        best, best_obj = exact, val
+                added, worst = self.add_cuts(x, names, CUT_TOL)
+                for other in self._pool:  # plans found on the way: incumbents and cuts
+                    ex = self.exact_values(other)
+                    if self._feasible(ex, limits) and float(m.cost @ ex) < best_obj:
+                        best, best_obj = ex, float(m.cost @ ex)
+                    more, _ = self.add_cuts(other, names, CUT_TOL)
+                    added += more
+                gap = (None if best is None or bound is None
+                       else max(0.0, best_obj - bound) / max(abs(best_obj), 1e-9))
+                if not final_phase:
+                    if added == 0:
+                        break
+                    continue
+                if solved and (added == 0 or (gap is not None and gap <= rel_gap)):
+                    status = "optimal"
+                    break
+                if not solved:
+                    break  # the time limit ended the master
+        self._relax(int_cols)
+        solve_s = time.perf_counter() - t0
+        if best is None:
+            return HourlyRaw("no_solution", None, bound, None, None, solve_s, rounds, self.n_cuts)
+        if status != "optimal":
+            status = "feasible"
+        gap = None if bound is None else max(0.0, best_obj - bound) / max(abs(best_obj), 1e-9)
+        del credit_limits
+        return HourlyRaw(status, best_obj, bound, gap, best, solve_s, rounds, self.n_cuts,
+                         detail={"worst_credit_violation": worst})
+
+    @staticmethod
+    def _start(values: np.ndarray) -> highspy.HighsSolution:
+        sol = highspy.HighsSolution()
+        sol.col_value = values.tolist()
+        sol.value_valid = True
+        return sol
+
+    def _row_active(self, name: str) -> bool:
+        if name in ("co2_cap", "budget"):
+            i = int(self.m.rows[name][0])
+            ok, lo, hi, _ = self.h.getRow(i)
+            return hi < INF
+        return True
+
+    def _relax(self, int_cols: np.ndarray) -> None:
+        """Back to the LP relaxation, so the next objective starts with LP rounds."""
+        self.h.stopCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
+        if int_cols.size:
+            self.h.changeColsIntegrality(int_cols.size, int_cols,
+                                         np.full(int_cols.size, highspy.HighsVarType.kContinuous))
+
+
+def solve_explicit(p: HourlyProblem, obj: Objective, rel_gap: float = 1e-6,
+                   time_limit_s: float | None = None, threads: int | None = None):
+    """The explicit hourly model, as written, handed to HiGHS (reference and storage path)."""
+    t0 = time.perf_counter()
+    m = create_model(p, obj, "explicit")
+    h = m.to_highs()
+    h.setOptionValue("mip_rel_gap", float(rel_gap))
+    if time_limit_s is not None:
+        h.setOptionValue("time_limit", float(time_limit_s))
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    build_s = time.perf_counter() - t0
+    h.run()
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    if ms in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        return HourlyRaw("infeasible", None, None, None, None, time.perf_counter() - t0), m
+    if info.primal_solution_status != 2:
+        return HourlyRaw("no_solution", None, None, None, None, time.perf_counter() - t0), m
+    x = np.asarray(h.getSolution().col_value)
+    obj_val = float(m.cost @ x)
+    is_mip = bool(m.is_integer.any())
+    bound = float(info.mip_dual_bound) if is_mip else obj_val
+    gap = max(0.0, obj_val - bound) / max(abs(obj_val), 1e-9) if math.isfinite(bound) else None
+    status = "optimal" if ms == highspy.HighsModelStatus.kOptimal else "feasible"
+    return HourlyRaw(status, obj_val, bound, gap, x, time.perf_counter() - t0,
+                     detail={"build_s": build_s, "n_cols": m.n_cols, "n_rows": h.getNumRow()}), m

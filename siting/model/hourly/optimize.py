@@ -1,0 +1,151 @@
+"""Hourly optimisation: scenario -> problem -> checks -> model -> solve -> solution, and
+the cost/CO2 Pareto front by the epsilon-constraint method on one persistent master."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from siting.errors import InfeasibleError, SitingError
+from siting.model.hourly.decompose import Decomposition, HourlyRaw, solve_explicit
+from siting.model.hourly.problem import HourlyProblem, Objective
+from siting.model.hourly.solution import build_hourly_solution
+from siting.model.solution import Solution
+
+
+def check_hourly_feasibility(p: HourlyProblem) -> None:
+    """Reasons, in numbers, why no plan can exist (before any solve)."""
+    cap = np.sort(p.sites["capacity_gpus"].to_numpy(float))[::-1]
+    if p.max_sites is not None:
+        cap = cap[: p.max_sites]
+    busy = (p.active * p.gpus_busy[:, None]).sum(axis=0)  # (J,)
+    j = int(np.argmax(busy - cap.sum()))
+    if busy[j] > cap.sum() * (1 + 1e-9):
+        raise InfeasibleError(
+            f"{busy[j]:,.0f} GPUs are busy at once in {p.segments.labels[j]} but the "
+            f"{'largest ' + str(p.max_sites) + ' ' if p.max_sites else ''}sites hold {cap.sum():,.0f} GPUs")
+    unsplit = ~p.workloads["splittable"].to_numpy(bool)
+    if unsplit.any():
+        big = p.gpus_busy[unsplit].max()
+        if big > p.sites["capacity_gpus"].max() * (1 + 1e-9):
+            wid = p.workloads.loc[unsplit, "workload_id"].iloc[int(np.argmax(p.gpus_busy[unsplit]))]
+            raise InfeasibleError(f"workload {wid} needs {big:,.0f} GPUs at once and cannot be split; "
+                                  f"the largest site holds {p.sites['capacity_gpus'].max():,.0f}")
+
+
+def pick_formulation(p: HourlyProblem, formulation: str) -> str:
+    """``decomposed`` is valid without storage (module docstring of decompose); ``auto`` picks it
+    then, and ``explicit`` otherwise."""
+    if formulation == "auto":
+        return "explicit" if p.has_storage else "decomposed"
+    if formulation == "decomposed" and p.has_storage:
+        raise SitingError("formulation decomposed has no storage; use explicit or auto")
+    return formulation
+
+
+def _solve(p, obj, formulation, rel_gap, time_limit_s, threads, master: Decomposition | None):
+    if formulation == "explicit":
+        raw, m = solve_explicit(p, obj, rel_gap, time_limit_s, threads)
+        return raw, m, None
+    if master is None:
+        master = Decomposition(p, obj)
+    else:
+        master.set_objective(obj)
+    return master.solve(rel_gap, time_limit_s, threads), master.m, master
+
+
+def optimize_hourly(p: HourlyProblem, obj: Objective, *, rel_gap: float = 1e-4,
+                    time_limit_s: float | None = None, threads: int | None = None,
+                    formulation: str = "auto", pareto_points: int = 0, progress=None) -> Solution:
+    """The least-CO2 (or least-cost, ...) plan of ``p`` hour by hour, exact to ``rel_gap``."""
+    t0 = time.perf_counter()
+    check_hourly_feasibility(p)
+    formulation = pick_formulation(p, formulation)
+    raw, m, master = _solve(p, obj, formulation, rel_gap, time_limit_s, threads, None)
+    _raise_if_unsolved(raw, obj)
+    pareto = None
+    if pareto_points >= 2:
+        pareto = pareto_front(p, obj, pareto_points, formulation, rel_gap, time_limit_s, threads,
+                              master, progress)
+        if master is not None:  # the persistent master was re-aimed: restore the plan's model
+            master.set_objective(obj)
+    build_s = time.perf_counter() - t0 - raw.solve_s
+    return build_hourly_solution(p, obj, m, raw, formulation, max(build_s, 0.0), pareto)
+
+
+def _raise_if_unsolved(raw: HourlyRaw, obj: Objective) -> None:
+    if raw.status == "infeasible":
+        limits = [f"{k} {v:g}" for k, v in (("co2_cap_t", obj.co2_cap_t), ("budget_usd", obj.budget_usd),
+                                              ("cfe_target", obj.cfe_target)) if v is not None]
+        raise InfeasibleError("no plan meets " + (", ".join(limits) if limits else "the capacity limits")
+                              + " (the solver proved it)")
+    if raw.values is None:
+        from siting.model.optimize import NoSolutionError
+
+        raise NoSolutionError("no feasible plan found within the time limit; raise solver.time_limit_s")
+
+
+def pareto_front(p: HourlyProblem, obj: Objective, n_points: int, formulation: str, rel_gap: float,
+                 time_limit_s: float | None, threads: int | None, master: Decomposition | None,
+                 progress=None) -> pd.DataFrame:
+    """Cost against CO2 by the epsilon-constraint method: the least-cost and least-CO2 plans
+    (keeping ``cfe_target``), then least cost with ``co2 <= eps`` at ``n_points - 2`` evenly
+    spaced caps between them. The decomposed master keeps its cuts from point to point."""
+    base = replace(obj, co2_cap_t=None, budget_usd=None)
+    rows = []
+
+    def run(o: Objective, label: str, record: bool = True):
+        nonlocal master
+        raw, m, master = _solve(p, o, formulation, rel_gap, time_limit_s, threads, master)
+        if not record:
+            return None if raw.values is None else float(raw.objective)
+        if raw.values is None:
+            rows.append({"point": label, "co2_cap_t": o.co2_cap_t, "status": raw.status})
+            return None
+        sol = build_hourly_solution(p, o, m, raw, formulation, 0.0)
+        s = sol.summary
+        rows.append({"point": label, "co2_cap_t": o.co2_cap_t, "status": raw.status, "co2_t": s["co2_t"],
+                     "cost_usd": s["cost_usd"], "cfe": s["cfe"], "co2_location_t": s["co2_location_t"],
+                     "n_sites_open": s["n_sites_open"], "gap": raw.gap, "solve_s": round(raw.solve_s, 3)})
+        if progress:
+            progress(len(rows), n_points)
+        return s
+
+    cheap = run(replace(base, kind="min_cost"), "least cost")
+    # the least-CO2 end is lexicographic: least cost among the plans within rel_gap of least CO2
+    least_co2 = run(replace(base, kind="min_co2"), "least CO2", record=False)
+    clean = None if least_co2 is None else run(
+        replace(base, kind="min_cost", co2_cap_t=least_co2 * (1 + rel_gap) + 1e-9), "least CO2")
+    if cheap is not None and clean is not None and n_points > 2:
+        hi, lo = cheap["co2_t"], clean["co2_t"]
+        for k, eps in enumerate(np.linspace(lo, hi, n_points)[1:-1], start=1):
+            run(replace(base, kind="min_cost", co2_cap_t=float(eps)), f"eps {k}")
+    out = pd.DataFrame(rows)
+    return out.sort_values("co2_t", kind="stable").reset_index(drop=True) if "co2_t" in out else out
+
+
+def optimize_scenario(scenario, solver=None, *, progress=None) -> Solution:
+    """Read the scenario's tables, build the hourly problem and optimise it."""
+    from siting.data.validate import read_csv
+    from siting.model.hourly.inputs import build_hourly_problem, objective_of
+    from siting.model.scenario import DEFAULT_SITES, read_sites_table, read_workloads_table
+    from siting.paths import regions_file
+
+    solver = solver or scenario.solver
+    sites_path = (regions_file("sites.csv") if scenario.sites == DEFAULT_SITES else scenario.path(scenario.sites))
+    sites = read_sites_table(sites_path)
+    raw_sites = read_csv(sites_path, "sites")
+    workloads = read_workloads_table(scenario.path(scenario.workloads))
+    t0 = time.perf_counter()
+    p = build_hourly_problem(scenario, sites, workloads, raw_sites)
+    inputs_s = time.perf_counter() - t0
+    left = None if solver.time_limit_s is None else max(1.0, solver.time_limit_s - inputs_s)
+    sol = optimize_hourly(p, objective_of(scenario), rel_gap=solver.rel_gap, time_limit_s=left,
+                          threads=solver.threads, formulation=scenario.formulation,
+                          pareto_points=scenario.pareto_points, progress=progress)
+    sol.summary["inputs_s"] = round(inputs_s, 4)
+    sol.summary["assumptions_overridden"] = sorted(scenario.assumptions)
+    return sol

@@ -1,0 +1,148 @@
+"""From the hourly model's values to planner tables, every figure recomputed with the one
+accounting rule (:mod:`siting.accounting`) from the plan's hourly table.
+
+Bases, never mixed:
+* ``co2_location_t``: every MWh of load at the hour's grid intensity (location-based);
+* ``co2_t``: the plan, hourly matched: grid energy at the hour's intensity + all procured
+  generation at its lifecycle factor (used or spilled) + embodied emissions of opened sites;
+* ``co2_annual_certificates_t``: what an annual certificate claim would report (procured
+  MWh over the year netted against load at once, the rest at the mean grid intensity);
+  shown only labelled as such, never as physical emissions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from siting.accounting import emissions_t, site_accounts
+from siting.model.hourly.decompose import HourlyRaw
+from siting.model.hourly.linear import LinearModel
+from siting.model.hourly.problem import HourlyProblem, Objective
+from siting.model.solution import Solution
+
+
+def hourly_dispatch(p: HourlyProblem, m: LinearModel, values: np.ndarray) -> dict[str, np.ndarray]:
+    """(S, T) arrays of the plan: load, clean energy used, grid, generation, spill, storage."""
+    lam = values[m.cols["lam"]]
+    P = values[m.cols["P"]]
+    L = p.load_mwh(lam)
+    G = np.einsum("sk,skt->st", P, p.cf)
+    if "m" in m.cols:  # explicit model: its own hourly values (storage moves energy in time)
+        used = np.clip(values[m.cols["m"]], 0.0, None)
+        used = np.minimum(used, L)
+        ch = values[m.cols["ch"]] if "ch" in m.cols else np.zeros_like(L)
+        dis = values[m.cols["dis"]] if "dis" in m.cols else np.zeros_like(L)
+        soc = values[m.cols["soc"]] if "soc" in m.cols else np.zeros_like(L)
+    else:  # without storage the best use in each hour is min(load, generation)
+        used = np.minimum(L, G)
+        ch = dis = soc = np.zeros_like(L)
+    return {"load_mwh": L, "cfe_mwh": used, "grid_mwh": L - used, "generation_mwh": G,
+            "spilled_mwh": np.maximum(G - used - ch + dis, 0.0), "charge_mwh": ch,
+            "discharge_mwh": dis, "soc_mwh": soc}
+
+
+def build_hourly_solution(p: HourlyProblem, obj: Objective, m: LinearModel, raw: HourlyRaw,
+                          formulation: str, build_s: float, pareto: pd.DataFrame | None = None) -> Solution:
+    v = raw.values
+    x = np.clip(v[m.cols["x"]], 0.0, 1.0)  # (W, S)
+    x[x < 1e-9] = 0.0
+    P = np.clip(v[m.cols["P"]], 0.0, None)
+    P[P < 1e-9] = 0.0
+    E = np.clip(v[m.cols["E"]], 0.0, None) if "E" in m.cols else np.zeros(p.n_sites)
+    d = hourly_dispatch(p, m, v)
+    is_open = (x.sum(axis=0) > 0) | (np.round(v[m.cols["y"]]) > 0.5)
+    techs = list(p.technologies.index)
+    cost_mw = p.capacity_cost_usd_per_mw()
+    lc = p.technologies["lifecycle_ci_g_per_kwh"].to_numpy(float)
+    acc = [site_accounts(load_mwh=d["load_mwh"][s], cfe_used_mwh=d["cfe_mwh"][s], grid_mwh=d["grid_mwh"][s],
+                         grid_ci_g_per_kwh=p.grid_ci[s], price_usd_per_mwh=p.price[s], capacity_mw=P[s],
+                         capacity_cost_usd_per_mw=cost_mw, lifecycle_g_per_kwh=lc, cf=p.cf[s],
+                         storage_mwh=E[s], storage_cost_usd_per_mwh=p.storage_cost_usd_per_mwh())
+           for s in range(p.n_sites)]
+    acc = pd.DataFrame(acc)
+    embodied = p.sites["embodied_t"].to_numpy(float) * is_open
+    fixed = p.sites["fixed_cost_usd"].to_numpy(float) * is_open
+    gen_year = d["generation_mwh"].sum(axis=1)
+    load = acc["load_mwh"].to_numpy()
+    mean_ci = np.where(load > 0, (d["load_mwh"] * p.grid_ci).sum(axis=1) / np.where(load > 0, load, 1), 0.0)
+    covered = np.minimum(load, gen_year)
+    annual_cert = (emissions_t(load - covered, mean_ci)
+                   + emissions_t(P * p.cf.sum(axis=2), lc[None, :]).sum(axis=1) + embodied)
+    sites = pd.DataFrame({
+        "site_id": p.sites["site_id"], "name": p.sites.get("name", p.sites["site_id"]),
+        "open": is_open, "facility_energy_mwh": load,
+        "cfe": acc["cfe"].astype(float), "cfe_mwh": acc["cfe_mwh"], "grid_mwh": acc["grid_mwh"],
+        "co2_location_t": acc["co2_location_t"], "co2_grid_t": acc["co2_grid_t"],
+        "co2_procured_t": acc["co2_procured_t"], "embodied_t": embodied,
+        "co2_t": acc["co2_t"] + embodied, "co2_annual_certificates_t": annual_cert,
+        "cost_usd": acc["cost_usd"] + fixed, "grid_ci_mean_g_per_kwh": mean_ci,
+        "gpu_hours": x.T @ p.workloads["gpu_hours"].to_numpy(float),
+    })
+    for k, tech in enumerate(techs):
+        sites[f"{tech}_mw"] = P[:, k]
+    if p.has_storage:
+        sites["storage_mwh"] = E
+    for col in ("lat", "lon", "country_iso3"):
+        if col in p.sites:
+            sites[col] = p.sites[col].to_numpy()
+    sites = sites.sort_values(["open", "co2_t", "site_id"], ascending=[False, False, True]).reset_index(drop=True)
+    w_idx, s_idx = np.nonzero(x)
+    it_mwh = p.workloads["gpu_hours"].to_numpy(float) * p.workloads["gpu_power_kw"].to_numpy(float) * (
+        1 + p.workloads["overhead_share"].to_numpy(float)) / 1000.0
+    assignments = pd.DataFrame({
+        "workload_id": p.workloads["workload_id"].to_numpy()[w_idx],
+        "site_id": p.sites["site_id"].to_numpy()[s_idx], "share": x[w_idx, s_idx],
+        "gpu_hours": x[w_idx, s_idx] * p.workloads["gpu_hours"].to_numpy(float)[w_idx],
+        "it_energy_mwh": x[w_idx, s_idx] * it_mwh[w_idx],
+        "facility_energy_mwh": x[w_idx, s_idx] * it_mwh[w_idx] * p.sites["pue"].to_numpy(float)[s_idx],
+    })
+    open_idx = np.flatnonzero(is_open)
+    ts = p.grid.timestamps
+    site_hours = pd.DataFrame({
+        "site_id": np.repeat(p.sites["site_id"].to_numpy()[open_idx], p.n_hours),
+        "timestamp": np.tile(ts, len(open_idx)),
+        **{k: d[k][open_idx].ravel() for k in ("load_mwh", "cfe_mwh", "grid_mwh", "generation_mwh",
+                                               "spilled_mwh", "charge_mwh", "discharge_mwh", "soc_mwh")},
+        "grid_ci_g_per_kwh": p.grid_ci[open_idx].ravel(),
+    })
+    # month x hour-of-day CFE share per open site (for the report's heatmaps)
+    month, hod = p.grid.month, p.grid.hour_of_day
+    key = (month - 1) * 24 + hod
+    heat = []
+    for s in open_idx:
+        used = np.bincount(key, weights=d["cfe_mwh"][s], minlength=288)
+        tot = np.bincount(key, weights=d["load_mwh"][s], minlength=288)
+        share = np.where(tot > 0, used / np.where(tot > 0, tot, 1), np.nan)
+        heat.append(pd.DataFrame({"site_id": p.sites["site_id"].iloc[s], "month": np.arange(288) // 24 + 1,
+                                  "hour_utc": np.arange(288) % 24, "cfe": share}))
+    heatmap = pd.concat(heat, ignore_index=True) if heat else pd.DataFrame(
+        columns=["site_id", "month", "hour_utc", "cfe"])
+    tot_load = float(load.sum())
+    summary = {
+        "scenario": p.name, "periods": "hourly", "matching": "hourly (24/7 CFE)",
+        "status": raw.status, "objective_kind": obj.kind, "objective": raw.objective, "bound": raw.bound,
+        "gap": raw.gap, "formulation": formulation,
+        "co2_t": float(sites["co2_t"].sum()),
+        "co2_location_t": float(sites["co2_location_t"].sum()),
+        "co2_annual_certificates_t": float(sites["co2_annual_certificates_t"].sum()),
+        "embodied_t": float(embodied.sum()),
+        "cost_usd": float(sites["cost_usd"].sum()),
+        "cfe": float(acc["cfe_mwh"].sum()) / tot_load if tot_load > 0 else None,
+        "facility_energy_mwh": tot_load,
+        "procured_mw": {t: float(P[:, k].sum()) for k, t in enumerate(techs)},
+        "n_sites": p.n_sites, "n_sites_open": int(is_open.sum()), "n_workloads": p.n_workloads,
+        "n_hours": p.n_hours, "n_segments": p.segments.n, "time_grid": str(p.grid),
+        "max_sites": p.max_sites, "co2_cap_t": obj.co2_cap_t, "budget_usd": obj.budget_usd,
+        "carbon_price_usd_per_t": obj.carbon_price_usd_per_t, "cfe_target": obj.cfe_target,
+        "cfe_scope": obj.cfe_scope, "build_s": round(build_s, 4), "solve_s": round(raw.solve_s, 4),
+        "rounds": raw.iterations, "n_cuts": raw.n_cuts,
+        # kept for readers of the annual model's summary
+        "emissions_t": float(sites["co2_t"].sum()), "energy_mwh": tot_load,
+    }
+    tables = {"site_hours": site_hours, "cfe_heatmap": heatmap}
+    if len(p.provenance):
+        tables["provenance"] = p.provenance
+    if pareto is not None:
+        tables["pareto"] = pareto
+    return Solution(assignments, sites, summary, pd.DataFrame(), tables=tables)
