@@ -405,6 +405,9 @@ def clean_plants(plants: gpd.GeoDataFrame, *, boundaries: gpd.GeoDataFrame,
               .sort_values(["_o", "country_iso3", "plant_id"], kind="stable")
               .drop(columns="_o").reset_index(drop=True))
     out_ids = report.loc[report["action"] != KEPT_AS_SUPPLY, "plant_id"]
+    # a duplicate offshore record is listed as a duplicate only
+    report = report[(report["action"] != KEPT_AS_SUPPLY)
+                    | ~report["plant_id"].isin(out_ids)].reset_index(drop=True)
     keep = ~plants["plant_id"].isin(out_ids).to_numpy()
     clean = plants.assign(offshore=offshore)[keep].reset_index(drop=True)
     return check_geoframe(clean, "clean plants"), report
