@@ -74,6 +74,28 @@ def test_named_pumped_storage_removed(cleaned, word):
 
 
 @pytest.mark.shared
+def test_known_list_matches_exact_names_only(cleaned):
+    """Liyuan (a Jinsha river dam) is not the Liyang pumped-storage station; HE Bajina Basta
+    is the conventional plant beside the reversible RHE Bajina Basta."""
+    _, clean, report = cleaned
+    known = report[report["reason"] == "pumped_storage_known"]
+    assert not known["name"].isin(["Liyuan", "HE BAJINA BASTA"]).any()
+    assert {"Liyuan", "HE BAJINA BASTA"} <= set(clean["name"])
+    assert {"Liyang", "RHE BAJINA BASTA", "Bailanhe"} <= set(known["name"])
+
+
+@pytest.mark.shared
+def test_low_generation_uses_jrc_expected_generation(cleaned):
+    """Dlouhé Stráně (CZ, pumped storage): JRC's expected generation gives a capacity factor
+    under 0.05, though GPPD's modelled estimate does not."""
+    raw, _, report = cleaned
+    row = report[(report["reason"] == "low_generation") & report["name"].str.startswith("Dlouh")]
+    assert len(row) == 1
+    gppd_cf = raw.set_index("plant_id").loc[row["plant_id"].item(), "capacity_factor"]
+    assert gppd_cf > default_assumptions()["plant_min_hydro_capacity_factor"]
+
+
+@pytest.mark.shared
 def test_european_pumped_storage_found_by_jrc_and_ppm(cleaned):
     """Not by the hand list: JRC's type HPHS and powerplantmatching's technology."""
     _, _, report = cleaned

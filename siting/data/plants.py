@@ -35,7 +35,7 @@ from siting.assumptions import RENEWABLE_FUELS, Assumptions, default_assumptions
 from siting.data.validate import check_geoframe
 from siting.errors import SitingError
 from siting.geo import haversine_km, pairs_within_km
-from siting.units import WGS84
+from siting.units import HOURS_PER_YEAR, WGS84
 
 REPORT_COLUMNS = ["plant_id", "name", "country_iso3", "fuel", "capacity_mw", "lat", "lon",
                   "reason", "action", "related_plant_id", "detail"]
@@ -235,14 +235,23 @@ def _pumped_storage(plants: gpd.GeoDataFrame, jrc, ppm, assumptions: Assumptions
         known_mw = pd.to_numeric(pairs["known_mw"], errors="coerce")
         rel = (pairs["capacity_mw"] - known_mw).abs() / np.maximum(pairs["capacity_mw"], known_mw)
         pairs = pairs[rel.fillna(0).to_numpy() <= assumptions["plant_known_capacity_tolerance"]]
-        same = similar_names(pairs["name"], pairs["known_name"],
-                             assumptions["plant_duplicate_name_similarity"], stopwords=stopwords)
+        # exact names (generic words aside): a fuzzy match took Liyuan dam for Liyang
+        same = similar_names(pairs["name"], pairs["known_name"], 1.0, stopwords=stopwords)
         pairs = pairs[same].drop_duplicates("index")
         hit = plants.index.isin(pairs["index"])
         detail = pd.Series("", index=plants.index, dtype=object)
         detail.loc[pairs["index"].to_numpy()] = ("listed as " + pairs["known_name"]).to_numpy()
         found.append(_rows(plants, hit, "pumped_storage_known", detail=detail.to_numpy()))
-    cf = plants["capacity_factor"].to_numpy(float)
+    cf = plants["capacity_factor"].to_numpy(float).copy()
+    if jrc is not None and len(jrc):
+        # JRC's expected annual generation, where it has one, is better evidence than GPPD's
+        # modelled estimate
+        rated = jrc[jrc["generation_mwh_per_year"].notna() & (jrc["capacity_mw"] > 0)]
+        rated = rated.reset_index(drop=True)
+        twin = _match_to_gppd(plants, rated, rated["gppd_id"], assumptions).to_numpy()
+        ok = twin >= 0
+        cf[twin[ok]] = (rated["generation_mwh_per_year"].to_numpy()[ok]
+                        / (rated["capacity_mw"].to_numpy()[ok] * HOURS_PER_YEAR))
     low = (hydro & (plants["capacity_mw"].to_numpy() >= assumptions["plant_low_generation_min_mw"])
            & (np.nan_to_num(cf, nan=1.0) < assumptions["plant_min_hydro_capacity_factor"]))
     found.append(_rows(plants, low, "low_generation",
