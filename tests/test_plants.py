@@ -52,6 +52,62 @@ def test_distance_to_polygons_km_is_haversine():
     assert dist[1] == 0 and nearest.iloc[1].equals(pts.iloc[1])
 
 
+def _fixture_plants():
+    rows = [  # plant_id, name, fuel, gppd_fuel, capacity_mw, capacity_factor, lat, lon
+        ("P1", "Alpha Dam", "hydro", "Hydro", 1000.0, 0.4, 5.0, 5.0),
+        ("P2", "Alpha", "hydro", "Hydro", 980.0, 0.4, 5.01, 5.0),        # 1.1 km: duplicate
+        ("P3", "Beta", "hydro", "Hydro", 500.0, 0.4, 5.0005, 5.0),       # 55 m: co-located
+        ("P4", "Gamma Pumped Storage", "hydro", "Hydro", 300.0, 0.2, 2.0, 2.0),
+        ("P5", "Offshore One", "wind", "Wind", 200.0, 0.4, 5.0, -0.5),   # 55 km at sea
+        ("P6", "Far Wind", "wind", "Wind", 50.0, 0.3, 5.0, -5.0),        # 550 km at sea
+        ("P7", "Lost Hydro", "hydro", "Hydro", 50.0, 0.4, 5.0, -0.2),    # 22 km at sea
+        ("P8", "Battery", "other", "Storage", 20.0, 0.1, 3.0, 3.0),
+        ("P9", "Delta", "hydro", "Hydro", 200.0, 0.01, 8.0, 8.0),        # 1 % capacity factor
+        ("P10", "Epsilon", "solar", "Solar", 100.0, 0.2, 5.0, 15.0),     # coded AAA, inside BBB
+    ]
+    df = pd.DataFrame(rows, columns=["plant_id", "name", "fuel", "gppd_fuel", "capacity_mw",
+                                     "capacity_factor", "lat", "lon"])
+    df["country_iso3"] = "AAA"
+    df["generation_mwh_per_year"] = df["capacity_mw"] * df["capacity_factor"] * 8760
+    return gpd.GeoDataFrame(df.drop(columns=["lat", "lon"]),
+                            geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=WGS84)
+
+
+def _fixture_boundaries():
+    from shapely.geometry import box
+
+    return gpd.GeoDataFrame({"country_iso3": ["AAA", "BBB"], "name": ["Aland", "Bland"],
+                             "continent": ["X", "X"], "sovereign": ["AAA", "BBB"]},
+                            geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10)], crs=WGS84)
+
+
+def test_clean_plants_rules_on_a_fixture():
+    clean, report = plants.clean_plants(_fixture_plants(), boundaries=_fixture_boundaries())
+    reasons = report.groupby("plant_id")["reason"].apply(set).to_dict()
+    assert reasons["P2"] == {"duplicate"}
+    assert report.loc[report["plant_id"] == "P2", "related_plant_id"].item() == "P1"
+    assert reasons["P3"] == {"colocated_different_name"}
+    assert reasons["P4"] == {"pumped_storage_name"}
+    assert reasons["P5"] == {"offshore_wind"}
+    assert reasons["P6"] == {"outside_country"} and reasons["P7"] == {"outside_country"}
+    assert reasons["P8"] == {"pumped_storage_gppd_fuel"}
+    assert reasons["P9"] == {"low_generation"}
+    assert reasons["P10"] == {"outside_country"}  # 556 km outside its own country's polygon
+    assert list(clean["plant_id"]) == ["P1", "P5"]
+    assert list(clean["offshore"]) == [False, True]
+
+
+def test_clean_plants_thresholds_come_from_assumptions():
+    """A 0.5 km duplicate radius keeps Alpha's second record; a 600 km offshore range makes
+    Far Wind offshore supply."""
+    a = default_assumptions().with_overrides({"plant_duplicate_km": 0.5,
+                                              "plant_offshore_wind_max_km": 600})
+    clean, report = plants.clean_plants(_fixture_plants(), boundaries=_fixture_boundaries(),
+                                        assumptions=a)
+    assert {"P1", "P2", "P5", "P6"} <= set(clean["plant_id"])
+    assert "duplicate" not in set(report["reason"])
+
+
 @pytest.fixture(scope="module")
 def cleaned(fetch_kwargs):
     raw = loaders.load_plants(**fetch_kwargs)

@@ -266,7 +266,8 @@ def _duplicates(plants: gpd.GeoDataFrame, assumptions: Assumptions, stopwords: f
     smaller, then later record goes); different name within ``plant_colocated_km``, both of
     at least ``plant_colocated_min_mw`` -> the later record (larger id) is flagged."""
     lat, lon = plants.geometry.y.to_numpy(), plants.geometry.x.to_numpy()
-    pairs = pairs_within_km(lat, lon, lat, lon, assumptions["plant_duplicate_km"])
+    reach = max(assumptions["plant_duplicate_km"], assumptions["plant_colocated_km"])
+    pairs = pairs_within_km(lat, lon, lat, lon, reach)
     pairs = pairs[pairs["i"] < pairs["j"]]
     fuel = plants["fuel"].to_numpy()
     pairs = pairs[fuel[pairs["i"]] == fuel[pairs["j"]]].reset_index(drop=True)
@@ -275,7 +276,8 @@ def _duplicates(plants: gpd.GeoDataFrame, assumptions: Assumptions, stopwords: f
     ci, cj = cap[pairs["i"]], cap[pairs["j"]]
     rel = np.abs(ci - cj) / np.maximum(np.maximum(ci, cj), 1e-9)
     names = plants["name"].reset_index(drop=True)
-    cand = pairs[rel <= assumptions["plant_duplicate_capacity_tolerance"]]
+    cand = pairs[(rel <= assumptions["plant_duplicate_capacity_tolerance"])
+                 & (pairs["distance_km"] <= assumptions["plant_duplicate_km"]).to_numpy()]
     same_name = similar_names(names.iloc[cand["i"]].reset_index(drop=True),
                               names.iloc[cand["j"]].reset_index(drop=True),
                               assumptions["plant_duplicate_name_similarity"], stopwords=stopwords)
