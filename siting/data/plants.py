@@ -157,8 +157,9 @@ def _rows(plants: gpd.GeoDataFrame, mask, reason: str, related=None, detail=None
 def _match_to_gppd(plants: gpd.GeoDataFrame, other: gpd.GeoDataFrame, other_gppd_ids: pd.Series,
                    assumptions: Assumptions) -> pd.Series:
     """For each row of ``other``, the position in ``plants`` of its GPPD twin (-1 when none):
-    the GPPD id the record gives, else the nearest GPPD hydro plant within
-    ``plant_match_km`` whose capacity agrees within ``plant_match_capacity_tolerance``."""
+    the GPPD id the record gives, else the GPPD hydro plant within ``plant_match_km`` whose
+    capacity agrees within ``plant_match_capacity_tolerance``: one sharing a name word first,
+    then the nearest (haversine, k-d tree)."""
     pos = pd.Series(np.arange(len(plants)), index=plants["plant_id"].to_numpy())
     ids = other_gppd_ids.fillna("").astype(str).str.split(";").str[0]
     by_id = ids.map(pos).fillna(-1).astype(int).to_numpy()
@@ -168,8 +169,12 @@ def _match_to_gppd(plants: gpd.GeoDataFrame, other: gpd.GeoDataFrame, other_gppd
     cap_o = other["capacity_mw"].to_numpy(float)[pairs["i"]]
     cap_p = plants["capacity_mw"].to_numpy(float)[hydro[pairs["j"]]]
     rel = np.abs(cap_o - cap_p) / np.maximum(np.maximum(cap_o, cap_p), 1e-9)
-    pairs = pairs[rel <= assumptions["plant_match_capacity_tolerance"]]
-    nearest = pairs.sort_values(["i", "distance_km"]).drop_duplicates("i")
+    pairs = pairs[rel <= assumptions["plant_match_capacity_tolerance"]].reset_index(drop=True)
+    # among the candidates a GPPD plant sharing a name word comes first, then the nearest
+    pairs["named"] = share_a_word(other["name"].iloc[pairs["i"]].reset_index(drop=True),
+                                  plants["name"].iloc[hydro[pairs["j"]]].reset_index(drop=True))
+    nearest = (pairs.sort_values(["i", "named", "distance_km"], ascending=[True, False, True])
+               .drop_duplicates("i"))
     spatial = np.full(len(other), -1)
     spatial[nearest["i"].to_numpy()] = hydro[nearest["j"].to_numpy()]
     return pd.Series(np.where(by_id >= 0, by_id, spatial), index=other.index)
