@@ -63,7 +63,7 @@ def main() -> None:
     print(f"{f'enrich {args.sites:,} sites (country + 50 km by fuel)':<44}{enrich_s:>10.3f}")
     print(f"{'total':<44}{load_s + enrich_s:>10.3f}   target < 2.000 s on one core")
     print(f"(sites with a country: {out['country_iso3'].notna().sum()}, "
-          f"median renewables nearby {out['renewable_nearby_mwh_per_year'].median():,.0f} MWh/yr)")
+          f"median existing renewables nearby {out['existing_renewable_mwh_per_year'].median():,.0f} MWh/yr)")
 
 
 if __name__ == "__main__":

@@ -129,6 +129,26 @@ def data_build_regions(
         out.print(f"wrote {path}")
 
 
+@data_app.command("plants")
+def data_plants(
+    report: Annotated[str, typer.Option("--report", help="CSV of removed/flagged plants")],
+    mirror: Mirror = None,
+    cache: Cache = None,
+) -> None:
+    """Clean the plant records (pumped storage, duplicates, misplaced, offshore wind) and write
+    the report: one row per plant and reason."""
+    from pathlib import Path
+
+    from siting.data.plants import load_clean_plants, removal_counts
+    from siting.io import write_table
+
+    clean, table = load_clean_plants(mirror=mirror, cache=cache)
+    write_table(Path(report), table, float_format="%.8g")
+    print_table(removal_counts(table).to_dict("records"), f"Plants removed or flagged "
+                f"({len(clean):,} kept)", {"capacity_mw": "{:,.0f}"})
+    out.print(f"wrote {report}")
+
+
 def _fuels(value: str) -> list[str]:
     from siting.assumptions import FUELS
 
@@ -152,14 +172,16 @@ def sites_generate(
 ) -> None:
     """Generate candidate sites at renewable clusters (GPPD), enriched, ranked by energy."""
     from siting.data import loaders, sites
+    from siting.data.plants import load_clean_plants
     from siting.intensity import yearly_table
 
     chosen = _fuels(fuels)
     kw = {"mirror": mirror, "cache": cache}
-    plants = loaders.load_plants(**kw)
-    gen = sites.generate_sites(plants, fuels=chosen, radius_km=radius_km,
+    plants, _ = load_clean_plants(**kw)
+    boundaries = loaders.load_boundaries(**kw)
+    gen = sites.generate_sites(plants, boundaries=boundaries, fuels=chosen, radius_km=radius_km,
                                n_sites=n_sites, max_per_country=max_per_country)
-    enriched = sites.enrich(gen, plants=plants, boundaries=loaders.load_boundaries(**kw),
+    enriched = sites.enrich(gen, plants=plants, boundaries=boundaries,
                             intensity=yearly_table(), year=year, radius_km=radius_km)
     sites.write_sites(enriched, out_path)
     out.print(f"wrote {len(enriched)} sites to {out_path}")
@@ -176,11 +198,12 @@ def sites_enrich(
 ) -> None:
     """Add country, grid intensity, renewables nearby by fuel and model defaults to a site list."""
     from siting.data import loaders, sites
+    from siting.data.plants import load_clean_plants
     from siting.intensity import yearly_table
 
     user = sites.read_sites(path)
     kw = {"mirror": mirror, "cache": cache}
-    enriched = sites.enrich(user, plants=loaders.load_plants(**kw),
+    enriched = sites.enrich(user, plants=load_clean_plants(**kw)[0],
                             boundaries=loaders.load_boundaries(**kw), intensity=yearly_table(),
                             year=year, radius_km=radius_km)
     sites.write_sites(enriched, out_path)
@@ -331,7 +354,9 @@ def evaluate(
 
         kw = {"mirror": mirror, "cache": cache}
         with out.status("enriching sites from the datasets"):
-            enriched = site_data.enrich(site_data.read_sites(src), plants=loaders.load_plants(**kw),
+            from siting.data.plants import load_clean_plants
+
+            enriched = site_data.enrich(site_data.read_sites(src), plants=load_clean_plants(**kw)[0],
                                         boundaries=loaders.load_boundaries(**kw),
                                         intensity=yearly_table(), year=year)
         table = sites_from_frame(pd.DataFrame(enriched.drop(columns="geometry")), src)

@@ -53,8 +53,8 @@ def test_bad_input_one_line_exit_2(args, needle):
 @pytest.mark.shared
 def test_data_fetch_list_and_sites_commands(tmp_path, mirror):
     cache = str(tmp_path / "cache")
-    res = run("data", "fetch", "gppd-v1.3", "natural-earth-50m", "--mirror", str(mirror),
-              "--cache", cache)
+    res = run("data", "fetch", "gppd-v1.3", "natural-earth-50m", "jrc-hydro", "powerplantmatching",
+              "--mirror", str(mirror), "--cache", cache)
     assert res.returncode == 0, res.stderr
     listing = run("data", "list", "--cache", cache)
     assert "gppd-v1.3" in listing.stdout and "2/2" in listing.stdout
@@ -75,7 +75,7 @@ def test_data_fetch_list_and_sites_commands(tmp_path, mirror):
 
     e = pd.read_csv(enriched).set_index("site_id")
     assert e.loc["qc", "country_iso3"] == "CAN" and e.loc["rvk", "country_iso3"] == "ISL"
-    assert e.loc["rvk", "renewable_geothermal_mwh_per_year"] > 0
+    assert e.loc["rvk", "existing_renewable_geothermal_mwh_per_year"] > 0
 
 
 def test_sites_enrich_bad_file_one_line(tmp_path):

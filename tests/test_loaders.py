@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from siting.assumptions import assumption
+from siting.assumptions import default_assumptions
 from siting.data import loaders
 from siting.units import HOURS_PER_YEAR
 
@@ -44,7 +44,7 @@ def test_capacity_factor_assumptions_match_gppd_2017(fuel, fetch_kwargs):
     sel = raw[raw["primary_fuel"].str.lower() == fuel]
     implied = sel["estimated_generation_gwh_2017"].sum() * 1000 / (
         sel["capacity_mw"].sum() * HOURS_PER_YEAR)
-    assert implied == pytest.approx(assumption(f"capacity_factor_{fuel}"), abs=0.006)
+    assert implied == pytest.approx(default_assumptions()[f"capacity_factor_{fuel}"], abs=0.006)
 
 
 def test_generation_filled_for_every_plant(plants):

@@ -68,11 +68,11 @@ def test_renewables_within_radius_only():
     site = gpd.GeoDataFrame({"site_id": ["s"]}, geometry=gpd.points_from_xy([5.0], [0.0]),
                             crs=WGS84)
     near = sites.renewable_energy_near(site, plants, 50.0).iloc[0]
-    assert near["renewable_hydro_mwh_per_year"] == 1000
-    assert near["renewable_wind_mwh_per_year"] == 0
-    assert near["renewable_geothermal_mwh_per_year"] == 500
-    assert near["renewable_nearby_mwh_per_year"] == 1500
-    assert near["renewable_mix_ci_g_per_kwh"] == pytest.approx((1000 * 24 + 500 * 38) / 1500)
+    assert near["existing_renewable_hydro_mwh_per_year"] == 1000
+    assert near["existing_renewable_wind_mwh_per_year"] == 0
+    assert near["existing_renewable_geothermal_mwh_per_year"] == 500
+    assert near["existing_renewable_mwh_per_year"] == 1500
+    assert near["existing_renewable_ci_g_per_kwh"] == pytest.approx((1000 * 24 + 500 * 38) / 1500)
 
 
 def test_enrich_country_intensity_and_defaults(tmp_path, boundaries, intensity):
@@ -89,6 +89,9 @@ def test_enrich_country_intensity_and_defaults(tmp_path, boundaries, intensity):
     assert out.loc["a", "grid_ci_g_per_kwh"] == 90 and out.loc["b", "grid_ci_g_per_kwh"] == 500
     assert out.loc["a", "pue"] == 1.3 and out.loc["b", "pue"] == pytest.approx(1.1)
     assert out.loc["a", "renewable_mwh_per_year"] == pytest.approx(1000.0)  # 10% of 10 GWh
+    assert out.loc["a", "existing_renewable_mwh_per_year"] == pytest.approx(10_000.0)
+    assert out.loc["a", "renewable_supply_basis"] == sites.EXISTING_SUPPLY_LABEL
+    assert "non-additional" in sites.EXISTING_SUPPLY_LABEL
     old = sites.enrich(user, plants=plants, boundaries=boundaries, intensity=intensity, year=2023)
     assert old.set_index("site_id").loc["a", "grid_ci_g_per_kwh"] == 100
 
@@ -105,6 +108,47 @@ def test_generate_sites_picks_largest_clusters_without_overlap():
     assert out.crs.to_epsg() == 4326
     assert list(out["cluster_mwh_per_year"]) == [150.0, 120.0]
     assert list(out["dominant_fuel"]) == ["hydro", "geothermal"]
+    assert list(out["site_id"]) == ["AAA-001", "AAA-002"]  # numbered within the country
+
+
+def test_offshore_plant_is_supply_but_never_a_seed(boundaries):
+    # the largest plant lies at sea (offshore wind): it scores for the cluster, a land plant
+    # 33 km away seeds the site
+    plants = plants_frame([
+        ("sea", "wind", 5.0, -0.1, 1000.0),
+        ("land", "hydro", 5.0, 0.2, 10.0),
+    ])
+    plants["offshore"] = [True, False]
+    out = sites.generate_sites(plants, boundaries=boundaries, radius_km=50, n_sites=5)
+    assert len(out) == 1
+    assert out.loc[0, "cluster_mwh_per_year"] == 1010.0
+    assert out.loc[0, "lon"] == pytest.approx(0.2)
+
+
+def test_place_on_land_snaps_near_coast_drops_far_and_sets_country(boundaries):
+    # A's west coast is lon 0: 5 km off -> snapped, 30 km off -> dropped; B's id says AAA
+    km = KM_PER_DEG_LAT  # at the equator one degree of longitude is as long
+    pts = gpd.GeoDataFrame({"site_id": ["near", "far", "in_b"], "country_iso3": ["BBB"] * 3},
+                           geometry=gpd.points_from_xy([-5 / km, -30 / km, 15.0], [0.5, 5, 5]),
+                           crs=WGS84)
+    out = sites.place_on_land(pts, boundaries).set_index("site_id")
+    assert list(out.index) == ["near", "in_b"]
+    assert out.loc["near", "snap_km"] == pytest.approx(5.0, abs=0.05)
+    assert out.loc["near", "country_iso3"] == "AAA" and out.loc["in_b", "country_iso3"] == "BBB"
+    assert out.loc["in_b", "snap_km"] == 0
+    assert boundaries.geometry.iloc[0].contains(out.loc["near", "geometry"])
+    # the snapped point is a few metres inland, and lat/lon equal the geometry
+    assert 0 < out.loc["near", "lon"] < 0.001
+    assert out.loc["near", "geometry"].x == out.loc["near", "lon"]
+
+
+def test_generated_seed_at_sea_is_snapped_or_left_out(boundaries):
+    km = KM_PER_DEG_LAT
+    plants = plants_frame([("coast", "hydro", 5.0, -3 / km, 100.0),
+                           ("deep", "hydro", 2.0, -40 / km, 500.0)])
+    out = sites.generate_sites(plants, boundaries=boundaries, radius_km=10, n_sites=5)
+    assert list(out["site_id"]) == ["AAA-001"]
+    assert out.loc[0, "snap_km"] == pytest.approx(3.0, abs=0.05)
 
 
 @pytest.mark.parametrize("content, message", [

@@ -20,7 +20,7 @@ import platformdirs
 import requests
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from siting.assumptions import assumption
+from siting.assumptions import Assumptions, default_assumptions
 from siting.data.registry import DATASETS, Dataset, DatasetFile, get_dataset
 from siting.errors import DownloadError, SitingError
 from siting.io import atomic_path
@@ -74,9 +74,9 @@ def _progress(total: int | None, label: str) -> Progress:
                     transient=True, disable=not show)
 
 
-def _stream_once(session: requests.Session, url: str, tmp: Path) -> None:
+def _stream_once(session: requests.Session, url: str, tmp: Path, assumptions: Assumptions) -> None:
     """One attempt: stream ``url`` into ``tmp``; raise on HTTP errors or a short body."""
-    timeout = (assumption("download_connect_timeout_s"), assumption("download_read_timeout_s"))
+    timeout = (assumptions["download_connect_timeout_s"], assumptions["download_read_timeout_s"])
     with session.get(url, stream=True, timeout=timeout) as resp:
         if resp.status_code >= 400:
             raise requests.HTTPError(f"HTTP {resp.status_code}", response=resp)
@@ -85,7 +85,7 @@ def _stream_once(session: requests.Session, url: str, tmp: Path) -> None:
         received = 0
         with tmp.open("wb") as fh, _progress(total, url.rsplit("/", 1)[-1]) as bar:
             task = bar.add_task("download", total=total)
-            for chunk in resp.iter_content(int(assumption("download_chunk_bytes"))):
+            for chunk in resp.iter_content(int(assumptions["download_chunk_bytes"])):
                 fh.write(chunk)
                 received += len(chunk)
                 bar.update(task, advance=len(chunk))
@@ -96,18 +96,21 @@ def _stream_once(session: requests.Session, url: str, tmp: Path) -> None:
                 f"truncated body: got {received} of {total} bytes")
 
 
-def download(url: str, dest: Path, spec: DatasetFile, session: requests.Session | None = None) -> Path:
-    """Download ``url`` to ``dest`` atomically, retrying connection errors and HTTP 5xx."""
+def download(url: str, dest: Path, spec: DatasetFile, session: requests.Session | None = None,
+             assumptions: Assumptions | None = None) -> Path:
+    """Download ``url`` to ``dest`` atomically, retrying connection errors and HTTP 5xx
+    (timeouts, retries, back-off and chunk size from ``assumptions``, default: the table)."""
+    assumptions = default_assumptions() if assumptions is None else assumptions
     session = session or requests.Session()
-    retries = int(assumption("download_retries"))
-    backoff_s = assumption("download_backoff_s")
+    retries = int(assumptions["download_retries"])
+    backoff_s = assumptions["download_backoff_s"]
     last: Exception | None = None
     for attempt in range(retries + 1):
         if attempt:
             time.sleep(backoff_s * 2 ** (attempt - 1))
         try:
             with atomic_path(dest) as tmp:
-                _stream_once(session, url, tmp)
+                _stream_once(session, url, tmp, assumptions)
                 _check_sha(tmp, spec, url)
             return dest
         except requests.HTTPError as exc:
@@ -137,7 +140,8 @@ def copy_from_mirror(mirror: Path, dataset: Dataset, spec: DatasetFile, dest: Pa
 
 def fetch_file(name: str, filename: str, *, cache: str | os.PathLike | None = None,
                mirror: str | os.PathLike | None = None, force: bool = False,
-               session: requests.Session | None = None) -> Path:
+               session: requests.Session | None = None,
+               assumptions: Assumptions | None = None) -> Path:
     """Path of one dataset file in the cache, fetching it (mirror or network) when missing."""
     dataset = get_dataset(name)
     spec = dataset.file(filename)
@@ -147,7 +151,7 @@ def fetch_file(name: str, filename: str, *, cache: str | os.PathLike | None = No
     src_mirror = mirror_dir(mirror)
     if src_mirror is not None:
         return copy_from_mirror(src_mirror, dataset, spec, dest)
-    return download(spec.url, dest, spec, session)
+    return download(spec.url, dest, spec, session, assumptions)
 
 
 def fetch(names: Iterable[str] | None = None, **kwargs) -> list[Path]:

@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.assumptions import capacity_factor_by_fuel
+from siting.assumptions import Assumptions, default_assumptions
 from siting.data.download import fetch_file
 from siting.data.validate import check_geoframe, numeric_column, read_csv, require_columns
 from siting.errors import SitingError
@@ -25,7 +25,7 @@ GPPD_FUELS = {
     "Hydro": "hydro", "Wind": "wind", "Geothermal": "geothermal", "Solar": "solar",
     "Nuclear": "nuclear", "Gas": "gas", "Coal": "coal", "Oil": "oil", "Petcoke": "oil",
 }
-PLANT_COLUMNS = ["plant_id", "name", "country_iso3", "fuel", "capacity_mw",
+PLANT_COLUMNS = ["plant_id", "name", "country_iso3", "fuel", "gppd_fuel", "capacity_mw",
                  "generation_mwh_per_year", "capacity_factor", "geometry"]
 
 
@@ -88,11 +88,14 @@ def _generation_mwh(raw: pd.DataFrame) -> pd.Series:
     return values.bfill(axis=1).iloc[:, 0] * MWH_PER_GWH
 
 
-def load_plants(path: PathLike | None = None, **fetch_kwargs) -> gpd.GeoDataFrame:
-    """Power plants worldwide (GPPD v1.3): see ``PLANT_COLUMNS``.
+def load_plants(path: PathLike | None = None, assumptions: Assumptions | None = None,
+                **fetch_kwargs) -> gpd.GeoDataFrame:
+    """Power plants worldwide (GPPD v1.3), uncleaned: see ``PLANT_COLUMNS`` (``gppd_fuel`` is
+    GPPD's own ``primary_fuel``). Clean them with :func:`siting.data.plants.clean_plants`.
 
     ``generation_mwh_per_year`` is the plant's newest reported or estimated figure where the
     data has one, else ``capacity_mw`` x the fuel's default capacity factor x 8760 h."""
+    assumptions = default_assumptions() if assumptions is None else assumptions
     p = _path(path, "gppd-v1.3", "global_power_plants.csv", **fetch_kwargs)
     raw = read_csv(p, low_memory=False)
     require_columns(raw, ["country", "name", "gppd_idnr", "capacity_mw", "latitude", "longitude",
@@ -102,7 +105,7 @@ def load_plants(path: PathLike | None = None, **fetch_kwargs) -> gpd.GeoDataFram
     lon = numeric_column(raw, "longitude", p, lo=-180, hi=180)
     fuel = raw["primary_fuel"].map(GPPD_FUELS).fillna("other")
     generation = _generation_mwh(raw)
-    default_gen = capacity_mw * fuel.map(capacity_factor_by_fuel()) * HOURS_PER_YEAR
+    default_gen = capacity_mw * fuel.map(assumptions.capacity_factor_by_fuel()) * HOURS_PER_YEAR
     generation = generation.where(generation.notna() & (generation >= 0), default_gen)
     with np.errstate(divide="ignore", invalid="ignore"):
         cf = (generation / (capacity_mw * HOURS_PER_YEAR)).where(capacity_mw > 0)
@@ -111,6 +114,7 @@ def load_plants(path: PathLike | None = None, **fetch_kwargs) -> gpd.GeoDataFram
         "name": raw["name"].astype(str),
         "country_iso3": raw["country"].astype(str),
         "fuel": fuel,
+        "gppd_fuel": raw["primary_fuel"].astype(str),
         "capacity_mw": capacity_mw,
         "generation_mwh_per_year": generation,
         "capacity_factor": cf,
@@ -145,10 +149,41 @@ def load_jrc_hydro(path: PathLike | None = None, **fetch_kwargs) -> gpd.GeoDataF
     return check_geoframe(gdf, p)
 
 
+def load_powerplantmatching(path: PathLike | None = None, **fetch_kwargs) -> gpd.GeoDataFrame:
+    """European plants matched across sources (powerplantmatching, CC BY 4.0):
+    ``plant_id, name, country, fueltype, technology, set, capacity_mw, gppd_ids, geometry``.
+
+    ``gppd_ids`` holds the GPPD ids (``'GPD'`` entry of ``projectID``) joined by ``;``; rows
+    without coordinates are dropped."""
+    p = _path(path, "powerplantmatching", "powerplants.csv", **fetch_kwargs)
+    raw = read_csv(p, low_memory=False)
+    require_columns(raw, ["id", "Name", "Fueltype", "Technology", "Set", "Country", "Capacity",
+                          "lat", "lon", "projectID"], p)
+    raw = raw[raw["lat"].notna() & raw["lon"].notna()]
+    gpd_ids = (raw["projectID"].fillna("").astype(str)
+               .str.extract(r"'GPD':\s*\{([^}]*)\}", expand=False).fillna("")
+               .str.replace(r"[\s']", "", regex=True).str.replace(",", ";"))
+    df = pd.DataFrame({
+        "plant_id": "PPM" + raw["id"].astype(str),
+        "name": raw["Name"].astype(str),
+        "country": raw["Country"].astype(str),
+        "fueltype": raw["Fueltype"].astype(str),
+        "technology": raw["Technology"].fillna("").astype(str),
+        "set": raw["Set"].fillna("").astype(str),
+        "capacity_mw": numeric_column(raw, "Capacity", p, lo=0, required=False),
+        "gppd_ids": gpd_ids,
+        "lon": numeric_column(raw, "lon", p, lo=-180, hi=180),
+        "lat": numeric_column(raw, "lat", p, lo=-90, hi=90),
+    })
+    gdf = gpd.GeoDataFrame(df.drop(columns=["lon", "lat"]), geometry=points(df, "lon", "lat"))
+    return check_geoframe(gdf.reset_index(drop=True), p)
+
+
 # ---------------------------------------------------------------- boundaries (Natural Earth)
 def load_boundaries(path: PathLike | None = None, resolution: str = "50m",
                     **fetch_kwargs) -> gpd.GeoDataFrame:
-    """Countries: ``country_iso3, name, continent, geometry`` (EPSG:4326).
+    """Countries: ``country_iso3, name, continent, sovereign, geometry`` (EPSG:4326);
+    ``sovereign`` is Natural Earth's SOV_A3 (Puerto Rico and the USA share ``US1``).
 
     Natural Earth writes ``-99`` as ISO_A3 for some countries (France and Norway at
     1:110m); those take ISO_A3_EH, else ADM0_A3."""
@@ -166,8 +201,9 @@ def load_boundaries(path: PathLike | None = None, resolution: str = "50m",
     if "ISO_A3_EH" in raw:
         iso3 = iso3.fillna(raw["ISO_A3_EH"].where(raw["ISO_A3_EH"] != "-99"))
     iso3 = iso3.fillna(raw["ADM0_A3"])
+    sovereign = raw["SOV_A3"] if "SOV_A3" in raw else iso3
     gdf = gpd.GeoDataFrame({"country_iso3": iso3, "name": raw["NAME"],
-                            "continent": raw["CONTINENT"]},
+                            "continent": raw["CONTINENT"], "sovereign": sovereign},
                            geometry=raw.geometry.make_valid(), crs=raw.crs)
     if gdf.crs is None:
         raise SitingError(f"{p}: no CRS stated")

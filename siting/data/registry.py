@@ -123,6 +123,20 @@ DATASETS: dict[str, Dataset] = {
             redistributable=True,
         ),
         Dataset(
+            name="powerplantmatching",
+            title="powerplantmatching: matched European power-plant dataset (powerplants.csv)",
+            licence="CC BY 4.0",
+            attribution="Contributors to powerplantmatching (PyPSA), Gotzens et al. (2019), "
+                        "Energy Strategy Reviews 23, 1-12",
+            format="csv",
+            files=(DatasetFile("powerplants.csv",
+                               "https://raw.githubusercontent.com/PyPSA/powerplantmatching/"
+                               "9a63ed0363e748a6967673c00cb2a6dd7d6c80c4/powerplants.csv",
+                               "e9022f23069c7f48c47e3d9b1b294f75ad9595dec92c1cef4354d6dfc7aa58c7"),),
+            loader="load_powerplantmatching",
+            redistributable=True,
+        ),
+        Dataset(
             name="emaps-hourly-2022",
             title="Electricity Maps hourly carbon intensity 2022 (Data Portal)",
             licence="ODbL 1.0",

@@ -14,8 +14,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.assumptions import RENEWABLE_FUELS, assumption, lifecycle_by_fuel
+from siting.assumptions import RENEWABLE_FUELS, Assumptions, default_assumptions
 from siting.data.loaders import points
+from siting.data.plants import distance_to_polygons_km
 from siting.data.validate import (
     check_geoframe,
     first_bad_row,
@@ -62,10 +63,20 @@ def read_sites(path: str | os.PathLike) -> gpd.GeoDataFrame:
     return check_geoframe(gpd.GeoDataFrame(df, geometry=points(df, "lon", "lat")), p)
 
 
+EXISTING_SUPPLY_LABEL = "existing, non-additional (annual share of nearby plants)"
+
+
 def renewable_energy_near(sites: gpd.GeoDataFrame, plants: gpd.GeoDataFrame, radius_km: float,
-                          fuels: Sequence[str] = RENEWABLE_FUELS) -> pd.DataFrame:
-    """Per site: yearly generation (MWh) of plants of each fuel within ``radius_km``, the total
-    ``renewable_nearby_mwh_per_year``, its lifecycle intensity and the plant count."""
+                          fuels: Sequence[str] = RENEWABLE_FUELS,
+                          assumptions: Assumptions | None = None) -> pd.DataFrame:
+    """Per site: yearly generation (MWh) of *existing* plants of each fuel within
+    ``radius_km`` (``existing_renewable_<fuel>_mwh_per_year``), the total
+    ``existing_renewable_mwh_per_year``, its lifecycle intensity
+    ``existing_renewable_ci_g_per_kwh`` and ``n_existing_plants_nearby``.
+
+    This output is already in the grid average: it is existing, non-additional supply, not
+    something a new data centre adds. Give cleaned plants (:mod:`siting.data.plants`)."""
+    assumptions = default_assumptions() if assumptions is None else assumptions
     sel = plants[plants["fuel"].isin(fuels)]
     pairs = pairs_within_km(sites.geometry.y, sites.geometry.x, sel.geometry.y, sel.geometry.x,
                             radius_km)
@@ -74,21 +85,68 @@ def renewable_energy_near(sites: gpd.GeoDataFrame, plants: gpd.GeoDataFrame, rad
     by_fuel = (pairs.pivot_table(index="i", columns="fuel", values="mwh", aggfunc="sum")
                .reindex(index=range(len(sites)), columns=list(fuels)).fillna(0.0))
     total = by_fuel.sum(axis=1)
-    weighted = by_fuel.mul(lifecycle_by_fuel().reindex(list(fuels)), axis=1).sum(axis=1)
-    out = by_fuel.add_prefix("renewable_").add_suffix("_mwh_per_year")
-    out["renewable_nearby_mwh_per_year"] = total
-    out["renewable_mix_ci_g_per_kwh"] = (weighted / total).where(total > 0)
-    out["n_plants_nearby"] = pairs.groupby("i").size().reindex(range(len(sites))).fillna(0)
+    weighted = by_fuel.mul(assumptions.lifecycle_by_fuel().reindex(list(fuels)), axis=1).sum(axis=1)
+    out = by_fuel.add_prefix("existing_renewable_").add_suffix("_mwh_per_year")
+    out["existing_renewable_mwh_per_year"] = total
+    out["existing_renewable_ci_g_per_kwh"] = (weighted / total).where(total > 0)
+    out["n_existing_plants_nearby"] = pairs.groupby("i").size().reindex(range(len(sites))).fillna(0)
     out.index = sites.index
     return out
 
 
+def place_on_land(sites: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame,
+                  assumptions: Assumptions | None = None) -> gpd.GeoDataFrame:
+    """Sites on land: each point inside a country polygon stays; one outside every polygon
+    is moved to the nearest coast point (20 m inland) when that is at most ``site_snap_max_km``
+    away (haversine), else dropped. ``country_iso3`` is set from the polygon; ``snap_km`` is
+    the distance moved (0 inside); ``lat``/``lon`` are rewritten (5 decimals, ~1 m) and the
+    geometry is the rounded point. Rows keep their order; dropped rows are absent."""
+    assumptions = default_assumptions() if assumptions is None else assumptions
+    check_geoframe(sites, "sites")
+    polys = boundaries[["country_iso3", "geometry"]].reset_index(drop=True)
+    pts = sites[["geometry"]].reset_index(drop=True)
+    inside = gpd.sjoin(pts, polys, how="left", predicate="within")
+    inside = inside[~inside.index.duplicated()]
+    country = inside["country_iso3"].to_numpy(dtype=object)
+    lat, lon = pts.geometry.y.to_numpy().copy(), pts.geometry.x.to_numpy().copy()
+    snap_km = np.zeros(len(pts))
+    missing = pd.isna(inside["country_iso3"]).to_numpy()
+    if missing.any():
+        proj = "EPSG:8857"  # Equal Earth, metres: only to pick the nearest polygon
+        near = gpd.sjoin_nearest(pts[missing].to_crs(proj), polys.to_crs(proj), how="left")
+        near = near[~near.index.duplicated()]
+        poly = gpd.GeoSeries(polys.geometry.iloc[near["index_right"].to_numpy()].to_numpy(),
+                             crs=WGS84)
+        dist, coast = distance_to_polygons_km(pts.geometry[missing], poly)
+        # step a little inland along the line from the site to the coast point
+        dx = coast.x.to_numpy() - lon[missing]
+        dy = coast.y.to_numpy() - lat[missing]
+        norm = np.hypot(dx, dy)
+        step = np.where(norm > 0, SNAP_INLAND_DEG / np.where(norm > 0, norm, 1.0), 0.0)
+        lon[missing] = coast.x.to_numpy() + dx * step
+        lat[missing] = coast.y.to_numpy() + dy * step
+        snap_km[missing] = dist
+        country[missing] = near["country_iso3"].to_numpy()
+    keep = snap_km <= assumptions["site_snap_max_km"]
+    out = sites.reset_index(drop=True).copy()
+    out["lat"], out["lon"] = np.round(lat, 5), np.round(lon, 5)
+    out["country_iso3"] = country
+    out["snap_km"] = np.round(snap_km, 3)
+    out = out.set_geometry(gpd.points_from_xy(out["lon"], out["lat"]), crs=WGS84)
+    return out[keep].reset_index(drop=True)
+
+
+SNAP_INLAND_DEG = 2e-4  # ~20 m: a snapped point lies strictly inside, also after rounding to 1e-5
+
+
 def assign_country(sites: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame,
-                   max_offshore_km: float | None = None) -> pd.Series:
+                   max_offshore_km: float | None = None,
+                   assumptions: Assumptions | None = None) -> pd.Series:
     """ISO3 of the country each site lies in; sites just outside every polygon (coast, coarse
     borders) take the nearest country within ``max_offshore_km`` (default: the site radius)."""
+    assumptions = default_assumptions() if assumptions is None else assumptions
     if max_offshore_km is None:
-        max_offshore_km = assumption("site_radius_km")
+        max_offshore_km = assumptions["site_radius_km"]
     pts = sites[["geometry"]].reset_index(drop=True)
     inside = gpd.sjoin(pts, boundaries[["country_iso3", "geometry"]], how="left",
                        predicate="within")
@@ -125,20 +183,24 @@ def grid_intensity_for(countries: pd.Series, table: pd.DataFrame, year: int | No
 
 def enrich(sites: gpd.GeoDataFrame, *, plants: gpd.GeoDataFrame,
            boundaries: gpd.GeoDataFrame, intensity: pd.DataFrame, year: int | None = None,
-           radius_km: float | None = None, fuels: Sequence[str] = RENEWABLE_FUELS
-           ) -> gpd.GeoDataFrame:
-    """Add country, grid intensity, nearby renewables by fuel, and model defaults.
+           radius_km: float | None = None, fuels: Sequence[str] = RENEWABLE_FUELS,
+           assumptions: Assumptions | None = None) -> gpd.GeoDataFrame:
+    """Add country, grid intensity, existing renewables nearby by fuel, and model defaults.
 
     Columns the user already gave (``pue``, ``capacity_gpus``, ``renewable_mwh_per_year``,
     ``renewable_ci_g_per_kwh``, ``country_iso3``) are kept; missing values take defaults from
-    the assumptions table. ``renewable_mwh_per_year`` (what the site can use) defaults to the
-    contractable share of the renewable generation nearby."""
+    the assumptions table. ``existing_renewable_*`` columns are the output of existing plants
+    nearby: already in the grid average, non-additional. ``renewable_mwh_per_year`` (what the
+    annual model may credit, labelled by ``renewable_supply_basis``) defaults to
+    ``site_renewable_share_available`` x that existing generation: an explicit,
+    non-additional, annually matched option, not procured supply."""
+    assumptions = default_assumptions() if assumptions is None else assumptions
     for name, frame in (("sites", sites), ("plants", plants), ("boundaries", boundaries)):
         check_geoframe(frame, name)
-    radius = assumption("site_radius_km") if radius_km is None else float(radius_km)
+    radius = assumptions["site_radius_km"] if radius_km is None else float(radius_km)
     out = sites.copy()
     if "country_iso3" not in out or out["country_iso3"].isna().any():
-        found = assign_country(out, boundaries)
+        found = assign_country(out, boundaries, assumptions=assumptions)
         out["country_iso3"] = out["country_iso3"].fillna(found) if "country_iso3" in out else found
     grid = grid_intensity_for(out["country_iso3"], intensity, year)
     for col in grid:
@@ -146,34 +208,52 @@ def enrich(sites: gpd.GeoDataFrame, *, plants: gpd.GeoDataFrame,
             out[col] = out[col].fillna(grid[col])
         else:
             out[col] = grid[col]
-    near = renewable_energy_near(out, plants, radius, fuels)
+    near = renewable_energy_near(out, plants, radius, fuels, assumptions)
     out[near.columns] = near
     out["radius_km"] = radius
 
     def default(col: str, values) -> None:
         out[col] = out[col].fillna(values) if col in out else values
 
-    default("renewable_mwh_per_year",
-            near["renewable_nearby_mwh_per_year"] * assumption("site_renewable_share_available"))
-    default("renewable_ci_g_per_kwh", near["renewable_mix_ci_g_per_kwh"]
-            .fillna(assumption("lifecycle_hydro_g_per_kwh")))
-    default("pue", assumption("pue_default"))
-    default("capacity_gpus", assumption("site_capacity_gpus_default"))
+    given = out["renewable_mwh_per_year"].notna() if "renewable_mwh_per_year" in out else False
+    default("renewable_mwh_per_year", near["existing_renewable_mwh_per_year"]
+            * assumptions["site_renewable_share_available"])
+    out["renewable_supply_basis"] = np.where(given, "given", EXISTING_SUPPLY_LABEL)
+    default("renewable_ci_g_per_kwh", near["existing_renewable_ci_g_per_kwh"]
+            .fillna(assumptions["lifecycle_hydro_g_per_kwh"]))
+    default("pue", assumptions["pue_default"])
+    default("capacity_gpus", assumptions["site_capacity_gpus_default"])
     return out
 
 
-def generate_sites(plants: gpd.GeoDataFrame, *, fuels: Sequence[str] = ("hydro", "wind",
-                   "geothermal"), radius_km: float | None = None, n_sites: int = 200,
-                   max_per_country: int | None = None, min_mwh_per_year: float = 0.0
-                   ) -> gpd.GeoDataFrame:
+def generate_sites(plants: gpd.GeoDataFrame, *, boundaries: gpd.GeoDataFrame | None = None,
+                   fuels: Sequence[str] = ("hydro", "wind", "geothermal"),
+                   radius_km: float | None = None, n_sites: int = 200,
+                   max_per_country: int | None = None, min_mwh_per_year: float = 0.0,
+                   assumptions: Assumptions | None = None) -> gpd.GeoDataFrame:
     """Candidate sites at the centres of renewable clusters, ranked by low-carbon energy.
 
     Each plant of ``fuels`` scores the generation of same-fuel-set plants within the cluster
     radius. Greedily the best-scoring plant becomes a site and every plant within twice the
-    radius is removed, so sites do not share supply. The loop runs once per site chosen."""
-    radius = assumption("site_cluster_radius_km") if radius_km is None else float(radius_km)
+    radius is removed, so sites do not share supply. The loop runs once per site chosen.
+
+    Give cleaned plants (:func:`siting.data.plants.clean_plants`). Offshore plants
+    (``offshore`` column) count as supply but never seed a site. With ``boundaries`` (Natural
+    Earth 1:50m) a seed must lie on land or within ``site_snap_max_km`` of it (then it is
+    snapped to the coast, see :func:`place_on_land`), and ``country_iso3`` and the id prefix
+    come from the polygon; without them they come from the plant record. Ids are
+    ``<ISO3>-<rank within that country>`` (``CHN-001`` is China's largest cluster), so a
+    country's ids change only when its own clusters do; deterministic for given inputs."""
+    assumptions = default_assumptions() if assumptions is None else assumptions
+    radius = assumptions["site_cluster_radius_km"] if radius_km is None else float(radius_km)
     sel = plants[plants["fuel"].isin(fuels) & (plants["generation_mwh_per_year"] > 0)]
     sel = sel.reset_index(drop=True)
+    seedable = ~sel["offshore"].to_numpy(bool) if "offshore" in sel else np.ones(len(sel), bool)
+    placed = None
+    if boundaries is not None:
+        placed = place_on_land(sel[["geometry"]].assign(_k=np.arange(len(sel))), boundaries,
+                               assumptions).set_index("_k")
+        seedable &= np.isin(np.arange(len(sel)), placed.index.to_numpy())
     lat, lon = sel.geometry.y.to_numpy(), sel.geometry.x.to_numpy()
     pairs = pairs_within_km(lat, lon, lat, lon, 2 * radius)
     gen = sel["generation_mwh_per_year"].to_numpy()
@@ -182,8 +262,10 @@ def generate_sites(plants: gpd.GeoDataFrame, *, fuels: Sequence[str] = ("hydro",
     order = np.argsort(pairs["i"].to_numpy(), kind="stable")
     pi, pj = pairs["i"].to_numpy()[order], pairs["j"].to_numpy()[order]
     starts = np.searchsorted(pi, np.arange(len(sel) + 1))
-    alive = score >= max(min_mwh_per_year, np.finfo(float).tiny)
-    countries = sel["country_iso3"].to_numpy()
+    alive = (score >= max(min_mwh_per_year, np.finfo(float).tiny)) & seedable
+    countries = sel["country_iso3"].to_numpy().astype(object)
+    if placed is not None:
+        countries[placed.index.to_numpy()] = placed["country_iso3"].to_numpy()
     per_country: dict[str, int] = {}
     chosen: list[int] = []
     while len(chosen) < n_sites and alive.any():
@@ -196,19 +278,29 @@ def generate_sites(plants: gpd.GeoDataFrame, *, fuels: Sequence[str] = ("hydro",
         per_country[c] = per_country.get(c, 0) + 1
         chosen.append(k)
     seeds = sel.iloc[chosen].reset_index(drop=True)
+    if placed is not None:
+        seeds = gpd.GeoDataFrame(seeds.drop(columns="geometry"),
+                                 geometry=placed.geometry.loc[chosen].to_numpy(), crs=WGS84)
+        seeds["snap_km"] = placed["snap_km"].loc[chosen].to_numpy()
+    else:
+        seeds["snap_km"] = 0.0
+    seeds["country_iso3"] = countries[chosen]
     members = close[close["i"].isin(chosen)]
     by_fuel = members.assign(fuel=sel["fuel"].to_numpy()[members["j"]], mwh=gen[members["j"]])
     dominant = (by_fuel.groupby(["i", "fuel"])["mwh"].sum().reset_index()
                 .sort_values("mwh").groupby("i").last()["fuel"])
     largest = by_fuel.sort_values("mwh").groupby("i").last()["j"].reindex(chosen)
     names = sel["name"].to_numpy()[largest.to_numpy()]
+    rank_in_country = seeds.groupby("country_iso3", sort=False).cumcount().to_numpy() + 1
     out = gpd.GeoDataFrame({
-        "site_id": [f"{c}-{n:03d}" for n, c in enumerate(seeds["country_iso3"], start=1)],
+        "site_id": [f"{c}-{n:03d}" for c, n in
+                    zip(seeds["country_iso3"], rank_in_country, strict=True)],
         "name": pd.Series(names).str.slice(0, 60) + " cluster",
         "country_iso3": seeds["country_iso3"],
         "dominant_fuel": dominant.reindex(chosen).to_numpy(),
         "cluster_mwh_per_year": score[chosen],
         "lat": seeds.geometry.y.round(5), "lon": seeds.geometry.x.round(5),
+        "snap_km": seeds["snap_km"].to_numpy(),
         "kind": "cluster",
     }, geometry=seeds.geometry.to_numpy(), crs=WGS84)
     return check_geoframe(out, "generated sites")

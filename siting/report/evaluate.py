@@ -56,8 +56,9 @@ def evaluate_sites(sites: pd.DataFrame, workloads: pd.DataFrame, *,
         "fits": cap >= gpu_hours,
         f"saved_vs_{baseline.upper()}_t": base_t - emissions,
     })
-    for col in ("renewable_nearby_mwh_per_year", "renewable_hydro_mwh_per_year",
-                "renewable_wind_mwh_per_year", "renewable_geothermal_mwh_per_year"):
+    for col in ("existing_renewable_mwh_per_year", "existing_renewable_hydro_mwh_per_year",
+                "existing_renewable_wind_mwh_per_year",
+                "existing_renewable_geothermal_mwh_per_year", "renewable_supply_basis"):
         if col in sites:
             out[col] = sites[col].to_numpy()
     out = out.sort_values(["emissions_t", "site_id"], kind="stable").reset_index(drop=True)
