@@ -232,7 +232,7 @@ def _yearly_values(country: pd.Series, table: pd.DataFrame, year: int
     ci = pd.Series(lookup.reindex(pd.MultiIndex.from_arrays(
         [country.fillna("").to_numpy(), yr.fillna(-1).astype(int).to_numpy()])).to_numpy(),
         index=country.index)
-    key = country.where(ci.notna(), "WLD")
+    key = country.where(ci.notna(), "WLD").astype(object)
     wyr = _pick_year(pd.Series(["WLD"]), t, "region", year).iloc[0]
     world = lookup.get(("WLD", int(wyr)), np.nan) if pd.notna(wyr) else np.nan
     yr = yr.where(ci.notna(), wyr)
@@ -300,28 +300,38 @@ def map_by_position(series: pd.Series, grid: TimeGrid) -> np.ndarray:
     return pd.Series(out).interpolate(limit_direction="both").to_numpy(float)
 
 
+def _yearly_label(years: pd.Series, keys: pd.Series) -> np.ndarray:
+    what = keys.astype(str).where(keys != "WLD", "world: no data for the country")
+    return ("OWID/Ember yearly " + years.fillna(-1).astype(int).astype(str) + " (" + what
+            + ")").to_numpy()
+
+
 # ================================================================ public API
-def _base(sites, assumptions, mirror, cache, runtime, year, regions):
+def _base(sites, assumptions, mirror, cache, runtime, year, regions, yearly=None):
     loc = locate_sites(sites, assumptions, mirror=mirror, cache=cache, runtime=runtime,
                        regions=regions)
     monthly = monthly_table(regions)
     state_m, state_yr = _monthly_values(loc["us_state"], monthly, year)
     country_m, country_yr = _monthly_values(loc["country_iso3"], monthly, year)
-    y_ci, y_yr, y_key = _yearly_values(loc["country_iso3"], yearly_table(regions), year)
+    yearly = yearly_table(regions) if yearly is None else yearly
+    y_ci, y_yr, y_key = _yearly_values(loc["country_iso3"], yearly, year)
     return loc, (state_m, state_yr), (country_m, country_yr), (y_ci, y_yr, y_key)
 
 
 def site_grid_intensity(sites: pd.DataFrame, assumptions: Assumptions, *,
                         mirror: PathLike | None = None, cache: PathLike | None = None,
                         year: int | None = None, runtime: bool = True,
-                        regions: PathLike | None = None) -> pd.DataFrame:
+                        regions: PathLike | None = None, yearly: pd.DataFrame | None = None
+                        ) -> pd.DataFrame:
     """Annual location-based grid intensity at each site (life-cycle gCO2e/kWh) with its
     provenance: ``grid_ci_g_per_kwh, grid_ci_source, grid_ci_resolution, grid_ci_zone,
     grid_ci_year, grid_ci_basis``, indexed like ``sites``. ``runtime=False`` uses only the
-    embedded default (``data/regions``); ``year`` defaults to ``grid_ci_year_default``."""
+    embedded default (``data/regions``); ``year`` defaults to ``grid_ci_year_default``;
+    ``yearly`` replaces the embedded yearly country table (``country_iso3, year,
+    ci_g_per_kwh``, world as WLD) for the last fallback."""
     year = int(assumptions["grid_ci_year_default"] if year is None else year)
     loc, (state_m, state_yr), (country_m, country_yr), (y_ci, y_yr, y_key) = _base(
-        sites, assumptions, mirror, cache, runtime, year, regions)
+        sites, assumptions, mirror, cache, runtime, year, regions, yearly)
     n = len(sites)
     ci = np.full(n, np.nan)
     src = np.full(n, None, dtype=object)
@@ -358,8 +368,7 @@ def site_grid_intensity(sites: pd.DataFrame, assumptions: Assumptions, *,
         label = ("Ember monthly " + yrs.fillna(-1).astype(int).astype(str) + " ("
                  + keys.astype(str) + ")").to_numpy()
         take(np.ones(n), annual, label, "monthly", keys.to_numpy(), yrs.fillna(-1).to_numpy())
-    label = ("OWID/Ember yearly " + y_yr.fillna(-1).astype(int).astype(str) + " ("
-             + y_key.astype(str) + ")").to_numpy()
+    label = _yearly_label(y_yr, y_key)
     take(np.ones(n), y_ci.to_numpy(float), label, "yearly", y_key.to_numpy(),
          y_yr.fillna(-1).to_numpy())
     if np.isnan(ci).any():
@@ -436,8 +445,7 @@ def site_grid_ci_hourly(sites: pd.DataFrame, grid: TimeGrid, assumptions: Assump
     done |= mask
     mask = ~done
     out[mask] = y_ci.to_numpy(float)[mask, None]
-    src[mask] = ("OWID/Ember yearly " + y_yr.fillna(-1).astype(int).astype(str) + " ("
-                 + y_key.astype(str) + ")").to_numpy()[mask]
+    src[mask] = _yearly_label(y_yr, y_key)[mask]
     res[mask], zone[mask] = "yearly", y_key.to_numpy()[mask]
     yr[mask] = y_yr.fillna(-1).astype(int).to_numpy()[mask]
     if np.isnan(out).any():
