@@ -174,7 +174,7 @@ def locate_sites(sites: pd.DataFrame, assumptions: Assumptions, *, mirror: PathL
     pts = site_points(sites)
     snap = float(assumptions["grid_zone_snap_km"])
     if "country_iso3" in sites.columns:
-        country = sites["country_iso3"].astype("string").str.upper()
+        country = sites["country_iso3"].astype("string").str.strip().str.upper().replace("", pd.NA)
     else:
         country = pd.Series(pd.NA, index=sites.index, dtype="string")
     if country.isna().any():
@@ -300,8 +300,13 @@ def map_by_position(series: pd.Series, grid: TimeGrid) -> np.ndarray:
     return pd.Series(out).interpolate(limit_direction="both").to_numpy(float)
 
 
+def _txt(values: pd.Series) -> pd.Series:
+    """Keys as Python strings for labels (missing -> empty), whatever the pandas string dtype."""
+    return values.astype(object).where(values.notna(), "").map(str)
+
+
 def _yearly_label(years: pd.Series, keys: pd.Series) -> np.ndarray:
-    what = keys.astype(str).where(keys != "WLD", "world: no data for the country")
+    what = _txt(keys).where(keys != "WLD", "world: no data for the country")
     return ("OWID/Ember yearly " + years.fillna(-1).astype(int).astype(str) + " (" + what
             + ")").to_numpy()
 
@@ -359,14 +364,14 @@ def site_grid_intensity(sites: pd.DataFrame, assumptions: Assumptions, *,
         em, em_year = _em_yearly(loc["em_zone"], year, mirror, cache)
         if em_year is not None:
             take(np.ones(n), em.to_numpy(float),
-                 (f"Electricity Maps yearly {em_year} (" + loc["em_zone"].astype(str) + ")").to_numpy(),
+                 (f"Electricity Maps yearly {em_year} (" + _txt(loc["em_zone"]) + ")").to_numpy(),
                  "yearly", loc["em_zone"].to_numpy(), np.full(n, em_year))
     w = _hour_weights(year)
     for values, yrs, keys in ((state_m, state_yr, loc["us_state"]),
                               (country_m, country_yr, loc["country_iso3"])):
         annual = values @ w / w.sum()
         label = ("Ember monthly " + yrs.fillna(-1).astype(int).astype(str) + " ("
-                 + keys.astype(str) + ")").to_numpy()
+                 + _txt(keys) + ")").to_numpy()
         take(np.ones(n), annual, label, "monthly", keys.to_numpy(), yrs.fillna(-1).to_numpy())
     label = _yearly_label(y_yr, y_key)
     take(np.ones(n), y_ci.to_numpy(float), label, "yearly", y_key.to_numpy(),
@@ -404,7 +409,7 @@ def site_grid_ci_hourly(sites: pd.DataFrame, grid: TimeGrid, assumptions: Assump
     # monthly profile per site: state first, then country
     has_state = ~np.isnan(state_m).any(axis=1)
     prof = np.where(has_state[:, None], state_m, country_m)
-    prof_key = np.where(has_state, loc["us_state"].astype(str), loc["country_iso3"].astype(str))
+    prof_key = np.where(has_state, _txt(loc["us_state"]), _txt(loc["country_iso3"]))
     prof_yr = np.where(has_state, state_yr.fillna(-1), country_yr.fillna(-1)).astype(int)
     has_prof = ~np.isnan(prof).any(axis=1)
 
@@ -431,16 +436,16 @@ def site_grid_ci_hourly(sites: pd.DataFrame, grid: TimeGrid, assumptions: Assump
             shaped = np.where(has_prof[:, None], prof[:, month_of_hour], 1.0)
             scale = em.to_numpy(float) / shaped.mean(axis=1)
             out[mask] = (shaped * scale[:, None])[mask]
-            zones = loc["em_zone"].astype(str).to_numpy()
+            zones = _txt(loc["em_zone"]).to_numpy()
             shape_note = np.where(has_prof, "; monthly shape of Ember " + prof_key + " "
-                                  + prof_yr.astype(str), "")
+                                  + prof_yr.astype(str).astype(object), "")
             src[mask] = (f"Electricity Maps yearly {em_year} (" + zones + ")" + shape_note)[mask]
             res[mask] = np.where(has_prof, "monthly", "yearly")[mask]
             zone[mask], yr[mask] = zones[mask], em_year
             done |= mask
     mask = ~done & has_prof
     out[mask] = prof[:, month_of_hour][mask]
-    src[mask] = ("Ember monthly " + prof_yr.astype(str) + " (" + prof_key + ")")[mask]
+    src[mask] = ("Ember monthly " + prof_yr.astype(str).astype(object) + " (" + prof_key + ")")[mask]
     res[mask], zone[mask], yr[mask] = "monthly", prof_key[mask], prof_yr[mask]
     done |= mask
     mask = ~done
