@@ -13,8 +13,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from siting.assumptions import assumption
+from siting.assumptions import assumption, default_assumptions
 from siting.data import loaders, sites
+from siting.data.grid import build_grid_tables
 from siting.data.registry import get_dataset
 from siting.io import write_geojson, write_table, write_text
 from siting.paths import REPO_ROOT, RESOURCES_DIR
@@ -41,6 +42,7 @@ def build_all(mirror=None, cache=None, out: Path = REPO_ROOT / "data" / "regions
     return [
         build_gpu_table(mirror, cache, gpu_table),
         build_yearly_intensity(mirror, cache, out),
+        *build_grid_tables(mirror, cache, out, default_assumptions()),
         *build_default_sites(mirror, cache, out),
         build_basemap(mirror, cache, out),
         write_sources(out),
@@ -48,7 +50,8 @@ def build_all(mirror=None, cache=None, out: Path = REPO_ROOT / "data" / "regions
 
 
 SITE_COLUMNS = ["site_id", "name", "kind", "country_iso3", "lat", "lon", "capacity_gpus", "pue",
-                "grid_ci_g_per_kwh", "grid_year", "renewable_mwh_per_year",
+                "grid_ci_g_per_kwh", "grid_year", "grid_ci_source", "grid_ci_resolution",
+                "grid_ci_zone", "grid_ci_basis", "renewable_mwh_per_year",
                 "renewable_ci_g_per_kwh", "renewable_nearby_mwh_per_year",
                 "renewable_hydro_mwh_per_year", "renewable_wind_mwh_per_year",
                 "renewable_geothermal_mwh_per_year", "renewable_solar_mwh_per_year",
@@ -96,8 +99,8 @@ def build_basemap(mirror=None, cache=None, out: Path = REPO_ROOT / "data" / "reg
 
 def write_sources(out: Path = REPO_ROOT / "data" / "regions") -> Path:
     """``SOURCES.md``: what each committed file is, and the attribution of what it derives from."""
-    used = ["gppd-v1.3", "owid-carbon-intensity-elec", "natural-earth-50m", "natural-earth-110m",
-            "epoch-ml-hardware"]
+    used = ["gppd-v1.3", "owid-carbon-intensity-elec", "ember-monthly", "natural-earth-50m",
+            "natural-earth-110m", "epoch-ml-hardware"]
     lines = [
         "# Sources of the embedded default (`data/regions/`)",
         "",
@@ -109,6 +112,10 @@ def write_sources(out: Path = REPO_ROOT / "data" / "regions") -> Path:
         "|---|---|---|",
         "| `grid_intensity_yearly.csv` | country, year, gCO2e/kWh of generation (countries with"
         " an ISO3 code; world as WLD) | OWID/Ember |",
+        "| `grid_intensity_monthly.csv` | region (ISO3 country, or US-XX for the 50 US states, DC"
+        " and Puerto Rico), year, month, life-cycle gCO2e/kWh; complete years from"
+        f" {assumption('grid_monthly_first_year'):g} | Ember monthly (CC BY 4.0); US state codes"
+        " from the US Census Bureau's TIGER/Line 2024 states (public domain) |",
         f"| `sites.csv`, `sites.geojson` | candidate sites: the {assumption('regions_n_clusters'):g}"
         " largest renewable clusters"
         f" (hydro, wind, geothermal within {assumption('site_cluster_radius_km'):g} km, at most"
