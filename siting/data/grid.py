@@ -50,6 +50,7 @@ import pandas as pd
 
 from siting.assumptions import Assumptions
 from siting.data import grid_sources as gs
+from siting.data.registry import get_dataset
 from siting.errors import SitingError
 from siting.io import write_table
 from siting.paths import regions_dir
@@ -241,8 +242,10 @@ def _yearly_values(country: pd.Series, table: pd.DataFrame, year: int
 
 def _em_yearly(zones: pd.Series, year: int, mirror, cache) -> tuple[pd.Series, int | None]:
     """Zone yearly means for ``year`` (else the nearest year the cache/mirror has)."""
-    years = [y for y in range(2021, 2026)
-             if gs.available(gs.CO2JS, f"yearly_{y}.json", mirror=mirror, cache=cache)]
+    registered = [int(f.filename.removeprefix("yearly_").removesuffix(".json"))
+                  for f in get_dataset(gs.CO2JS).files]
+    years = [y for y in registered
+             if gs.available(gs.CO2JS, f"yearly_{y}.json", mirror=mirror, cache=cache, copy=False)]
     if not years or zones.isna().all():
         return pd.Series(np.nan, index=zones.index), None
     use = min(years, key=lambda y: (abs(y - year), -y))

@@ -55,17 +55,21 @@ US_STATES_MEMBER = "tl_2024_us_state.shp"
 
 
 def available(name: str, filename: str, *, mirror: PathLike | None = None,
-              cache: PathLike | None = None) -> Path | None:
+              cache: PathLike | None = None, copy: bool = True) -> Path | None:
     """The cached file (copied from the mirror when only the mirror has it), else None.
-    Never downloads: runtime sources are optional."""
+    Never downloads: runtime sources are optional. ``copy=False`` only checks, and returns
+    where the file is (cache or mirror) without copying it."""
     spec = get_dataset(name).file(filename)
-    if (cache_dir(cache) / name / spec.filename).is_file():
-        return fetch_file(name, filename, cache=cache, mirror=mirror)
+    cached = cache_dir(cache) / name / spec.filename
+    if cached.is_file():
+        return cached
     try:
         src = mirror_dir(mirror)
     except SitingError:
         return None
     if src is not None and (src / name / spec.filename).is_file():
+        if not copy:
+            return src / name / spec.filename
         return fetch_file(name, filename, cache=cache, mirror=mirror)
     return None
 
@@ -202,7 +206,7 @@ def hourly_sources(mirror: PathLike | None = None, cache: PathLike | None = None
             rows.append({"zone": f"BA:{f.filename.split('_')[0]}", "year": EIA_YEAR,
                          "dataset": EIA_BA, "filename": f.filename})
     table = pd.DataFrame(rows, columns=["zone", "year", "dataset", "filename"])
-    have = [available(r.dataset, r.filename, mirror=mirror, cache=cache) is not None
+    have = [available(r.dataset, r.filename, mirror=mirror, cache=cache, copy=False) is not None
             for r in table.itertuples()]  # a few dozen files, not data rows
     return table[np.asarray(have, dtype=bool)].reset_index(drop=True)
 

@@ -28,7 +28,6 @@ from siting.report.render import (
 )
 from siting.units import HOURS_PER_YEAR, WGS84
 
-
 LOCATION_BASED = "location-based (grid average at the site)"
 EXISTING_CREDITED = ("location-based, minus existing non-additional renewables nearby credited "
                      "over the year (annually matched; not additional)")
