@@ -107,7 +107,8 @@ def evaluation_html(ev: pd.DataFrame, title: str) -> str:
     g = g.assign(radius=np.where(best, 11, 6), colour=[_intensity_colour(c) for c in
                                                        ev["effective_ci_g_per_kwh"]], open=best)
     m = points_map(g, ["rank", "site_id", "name", "country_iso3", "emissions_t",
-                       "effective_ci_g_per_kwh", "renewable_share", "grid_ci_g_per_kwh", "fits"])
+                       "effective_ci_g_per_kwh", "grid_ci_g_per_kwh", "grid_ci_source",
+                       "grid_ci_resolution", "existing_nonadditional_mwh", "fits"])
     first = ev.iloc[0]
     figures = [("Sites scored", f"{len(ev)}"),
                ("Best site", f"{first['site_id']} ({first['emissions_t']:,.1f} t)"),
