@@ -53,7 +53,9 @@ def committed_monthly() -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- embedded default (no mirror)
-def test_embedded_default_needs_no_mirror(tmp_path):
+def test_embedded_default_needs_no_mirror(tmp_path, monkeypatch):
+    monkeypatch.delenv("SITING_MIRROR", raising=False)
+    monkeypatch.delenv("SITING_CACHE_DIR", raising=False)
     sites = frame(MONTREAL, THE_DALLES, PARIS, JAKARTA)
     out = site_grid_intensity(sites, A, cache=tmp_path / "empty", runtime=False)
     assert list(out.columns) == COLUMNS and (out.index == sites.index).all()
@@ -246,7 +248,8 @@ def test_evaluate_ranks_cloud_regions_like_google_publishes(tmp_path, kw, mirror
                          renewable_mwh_per_year=0.0, renewable_ci_g_per_kwh=24.0,
                          country_iso3="")
     wl = pd.DataFrame({"energy_mwh": [700.0], "gpu_hours": [1e6]})
-    ev0 = evaluate_sites(sites, wl, A, runtime=False).merge(
+    # (countries from Natural Earth 1:50m, public domain; no Electricity Maps data)
+    ev0 = evaluate_sites(sites, wl, A, runtime=False, **kw).merge(
         table[["site_id", "google_ci_g_per_kwh"]], on="site_id")
     rho_embedded = spearmanr(ev0["effective_ci_g_per_kwh"], ev0["google_ci_g_per_kwh"]).statistic
     print(f"Spearman vs Google Cloud's 40 regions: mirror {rho_mirror:.4f}, "

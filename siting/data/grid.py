@@ -2,8 +2,9 @@
 
 Where a site is (EPSG:4326 points, spatial joins on ``sindex``):
 
-* its **country** (``country_iso3`` when the sites table has it, else Natural Earth 1:50m, or the
-  embedded 1:110m outline when the 1:50m layer is not cached);
+* its **country** (``country_iso3`` when the sites table has it, else Natural Earth 1:50m from
+  the cache/mirror (public domain, used even with ``runtime=False``), else the embedded 1:110m
+  outline);
 * its **US state** (US Census TIGER/Line 2024, public domain, shipped by the
   ``these-united-states`` package, so it works without the mirror);
 * its **Electricity Maps zone** (``electricitymaps-config/world.geojson``, AGPL/ODbL: run time
@@ -155,6 +156,9 @@ def _join(points: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, column: str,
 
 
 def _country_polygons(mirror, cache, regions) -> gpd.GeoDataFrame:
+    """Natural Earth 1:50m (public domain, the layer sites are enriched with) when the cache or
+    mirror has it, whatever ``runtime`` says; else the embedded 1:110m outline (simplified to
+    0.05 degree; it lacks small countries such as Singapore)."""
     from siting.data import loaders
 
     path = gs.available("natural-earth-50m", "ne_50m_admin_0_countries.geojson",
