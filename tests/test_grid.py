@@ -256,3 +256,20 @@ def test_evaluate_ranks_cloud_regions_like_google_publishes(tmp_path, kw, mirror
           f"embedded default {rho_embedded:.4f}")
     assert rho_mirror >= 0.93
     assert rho_embedded >= 0.88
+
+
+def test_evaluate_gives_no_free_renewable_credit_by_default():
+    """Issue 9: Seoul came out "100 % hydro, 24 g/kWh" from small dams and pumped storage
+    nearby. By default evaluate ranks by the grid at the site; the plants nearby are shown
+    as existing, non-additional supply."""
+    sites = pd.read_csv(REGIONS / "sites.csv")
+    hubs = sites[sites["kind"] == "hub"].reset_index(drop=True)
+    wl = pd.DataFrame({"energy_mwh": [700.0], "gpu_hours": [1e6]})
+    ev = evaluate_sites(hubs, wl, A, runtime=False).set_index("site_id")
+    assert (ev["renewable_mwh"] == 0).all()
+    assert ev["effective_ci_g_per_kwh"].to_numpy() == pytest.approx(ev["grid_ci_g_per_kwh"])
+    assert ev.loc["HUB-SEOUL", "effective_ci_g_per_kwh"] > 300  # Ember KOR 2024 monthly
+    assert ev.loc["HUB-SEOUL", "existing_nonadditional_mwh"] > 0  # shown, not credited
+    assert (ev["accounting_basis"] == "location-based (grid average at the site)").all()
+    credited = evaluate_sites(hubs, wl, A, runtime=False, existing_renewables=True)
+    assert credited["accounting_basis"].str.contains("non-additional").all()
