@@ -360,7 +360,8 @@ def evaluate(
                                         boundaries=loaders.load_boundaries(**kw),
                                         intensity=yearly_table(), year=year)
         table = sites_from_frame(pd.DataFrame(enriched.drop(columns="geometry")), src)
-    ev = evaluate_sites(table, wl, horizon_hours=horizon_hours, baseline=baseline)
+    ev = evaluate_sites(table, wl, horizon_hours=horizon_hours, baseline=baseline, year=year,
+                        mirror=mirror, cache=cache)
     target = Path(out_dir or Path("out") / f"evaluate_{src.stem}")
     write_evaluation(ev, target, f"siting evaluation: {src.name}")
     cols = ["rank", "site_id", "country_iso3", "emissions_t", "effective_ci_g_per_kwh",

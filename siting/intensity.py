@@ -1,4 +1,8 @@
-"""Yearly grid carbon intensity by country (OWID/Ember), from the embedded default table."""
+"""Yearly grid carbon intensity by country (OWID/Ember), from the embedded default table.
+
+Used for national baselines ("saved vs USA"). The intensity *at a site* (Electricity Maps zone,
+US state or country; hourly, monthly or yearly, with provenance) is
+:func:`siting.data.grid.site_grid_intensity` / :func:`siting.data.grid.site_grid_ci_hourly`."""
 
 from __future__ import annotations
 

@@ -106,7 +106,14 @@ def test_evaluate_ranks_by_emissions():
                          ("clean", 1000, 1.1, 20.0, 0, 24, 0, np.nan),
                          ("tiny", 1, 1.0, 20.0, 0, 24, 0, np.nan)])
     wl = workloads_frame([("w", 1e6, False, 1.0)])  # 1,000 MWh of IT energy
-    ev = evaluate_sites(sites, wl).set_index("site_id")
+    # location-based by default: the existing hydro nearby is shown, not credited
+    ev = evaluate_sites(sites, wl, grid_at_site=False).set_index("site_id")
+    assert ev.loc["hydro", "emissions_t"] == pytest.approx(1200 * 300 / 1000)
+    assert ev.loc["hydro", "existing_nonadditional_mwh"] == pytest.approx(1e9)
+    assert ev.loc["hydro", "renewable_mwh"] == 0
+    # the old annual credit only when asked for, and labelled
+    ev = evaluate_sites(sites, wl, grid_at_site=False, existing_renewables=True).set_index("site_id")
+    assert "non-additional" in ev.loc["hydro", "accounting_basis"]
     assert ev.loc["clean", "emissions_t"] == pytest.approx(1100 * 20 / 1000)
     assert ev.loc["hydro", "emissions_t"] == pytest.approx(1200 * 24 / 1000)
     assert ev.loc["dirty", "emissions_t"] == pytest.approx(1100 * 600 / 1000)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from siting.assumptions import Assumptions, default_assumptions
 from siting.data import loaders, plants, sites
+from siting.data.grid import build_grid_tables
 from siting.data.registry import get_dataset
 from siting.io import write_geojson, write_table, write_text
 from siting.paths import REPO_ROOT, RESOURCES_DIR
@@ -43,6 +44,7 @@ def build_all(mirror=None, cache=None, out: Path = REPO_ROOT / "data" / "regions
     return [
         build_gpu_table(mirror, cache, gpu_table),
         build_yearly_intensity(mirror, cache, out),
+        *build_grid_tables(mirror, cache, out, assumptions),
         *build_default_sites(mirror, cache, out, assumptions),
         build_basemap(mirror, cache, out),
         write_sources(out, assumptions),
@@ -50,7 +52,8 @@ def build_all(mirror=None, cache=None, out: Path = REPO_ROOT / "data" / "regions
 
 
 SITE_COLUMNS = ["site_id", "name", "kind", "country_iso3", "lat", "lon", "snap_km",
-                "capacity_gpus", "pue", "grid_ci_g_per_kwh", "grid_year",
+                "capacity_gpus", "pue", "grid_ci_g_per_kwh", "grid_year", "grid_ci_source",
+                "grid_ci_resolution", "grid_ci_zone", "grid_ci_basis",
                 "renewable_mwh_per_year", "renewable_ci_g_per_kwh", "renewable_supply_basis",
                 "existing_renewable_mwh_per_year", "existing_renewable_hydro_mwh_per_year",
                 "existing_renewable_wind_mwh_per_year",
@@ -112,7 +115,7 @@ def write_sources(out: Path = REPO_ROOT / "data" / "regions",
     """``SOURCES.md``: what each committed file is, and the attribution of what it derives from."""
     a = default_assumptions() if assumptions is None else assumptions
     used = ["gppd-v1.3", "jrc-hydro", "powerplantmatching", "owid-carbon-intensity-elec",
-            "natural-earth-50m", "natural-earth-110m", "epoch-ml-hardware"]
+            "ember-monthly", "natural-earth-50m", "natural-earth-110m", "epoch-ml-hardware"]
     lines = [
         "# Sources of the embedded default (`data/regions/`)",
         "",
@@ -124,6 +127,10 @@ def write_sources(out: Path = REPO_ROOT / "data" / "regions",
         "|---|---|---|",
         "| `grid_intensity_yearly.csv` | country, year, gCO2e/kWh of generation (countries with"
         " an ISO3 code; world as WLD) | OWID/Ember |",
+        "| `grid_intensity_monthly.csv` | region (ISO3 country, or US-XX for the 50 US states, DC"
+        " and Puerto Rico), year, month, life-cycle gCO2e/kWh; complete years from"
+        f" {a['grid_monthly_first_year']:g} | Ember monthly (CC BY 4.0); US state codes"
+        " from the US Census Bureau's TIGER/Line 2024 states (public domain) |",
         f"| `sites.csv`, `sites.geojson` | candidate sites: the {a['regions_n_clusters']:g}"
         " largest renewable clusters"
         f" (hydro, wind, geothermal within {a['site_cluster_radius_km']:g} km, at most"

@@ -44,6 +44,14 @@ _JRC = ("https://raw.githubusercontent.com/energy-modelling-toolkit/hydro-power-
         "fd7535cbf38514c5fc8921c6ac565be0d7a26275/data")
 _NE = "https://raw.githubusercontent.com/nvkelso/natural-earth-vector/master/geojson"
 _EMAPS = "https://data.electricitymaps.com/2025-04-03"
+_EMBER = ("https://raw.githubusercontent.com/ember-climate/ember-data-api/"
+          "02ce82d403b50d2cd2acd792505411088891b34e/data")
+_EMCONF = ("https://raw.githubusercontent.com/electricitymaps/electricitymaps-contrib/"
+           "b354f28aad434182bf591c51481e7eded62306cf")
+_CO2JS = ("https://raw.githubusercontent.com/thegreenwebfoundation/co2.js/"
+          "27cbe8328aeaad0824fb07b3640dc45b72228c7b/data/output/electricity-maps")
+_DCRL = ("https://raw.githubusercontent.com/HewlettPackard/dc-rl/"
+         "a92b4755aca560e34a98d14028dda629eb968482/data/CarbonIntensity")
 
 EMAPS_2022_ZONES = ("BE", "BR-CS", "CA-ON", "CA-QC", "CH", "DE", "ES", "FI", "FR", "GB",
                     "IT-NO", "NL", "PL")
@@ -166,6 +174,53 @@ DATASETS: dict[str, Dataset] = {
             format="csv",
             files=(DatasetFile("ml_hardware.csv", "https://epoch.ai/data/ml_hardware.csv"),),
             loader="load_gpu_specs",
+            redistributable=True,
+        ),
+        Dataset(
+            name="ember-monthly",
+            title="Ember monthly electricity data: carbon intensity by country and US state",
+            licence="CC BY 4.0",
+            attribution="Ember (2025), monthly electricity data (ember-climate.org/data)",
+            format="csv",
+            files=tuple(DatasetFile(f, f"{_EMBER}/{f}") for f in
+                        ("api_country_overview_monthly.csv", "api_overview_usa_monthly.csv")),
+            loader="siting.data.grid_sources.load_ember_country_monthly",
+            redistributable=True,
+        ),
+        Dataset(
+            name="electricitymaps-config",
+            title="Electricity Maps zone polygons and data-centre list (electricitymaps-contrib)",
+            licence="AGPL-3.0 (data: treat as ODbL/AGPL; run time only)",
+            attribution="Electricity Maps (electricitymaps.com), electricitymaps-contrib",
+            format="geojson",
+            files=(DatasetFile("world.geojson", f"{_EMCONF}/geo/world.geojson"),
+                   DatasetFile("data_centers.json",
+                               f"{_EMCONF}/config/data_centers/data_centers.json")),
+            loader="siting.data.grid_sources.load_em_zones",
+            redistributable=False,
+        ),
+        Dataset(
+            name="co2js-grid-intensity",
+            title="Electricity Maps yearly zone carbon intensity (republished by CO2.js)",
+            licence="ODbL 1.0",
+            attribution="Electricity Maps (electricitymaps.com), via The Green Web Foundation CO2.js",
+            format="json",
+            files=tuple(DatasetFile(f"yearly_{y}.json", f"{_CO2JS}/yearly_{y}.json")
+                        for y in range(2021, 2026)),
+            loader="siting.data.grid_sources.load_em_yearly",
+            redistributable=False,
+        ),
+        Dataset(
+            name="eia-hourly-ba-2022",
+            title="US balancing-authority hourly generation by fuel, 2022 (EIA-930, via dc-rl)",
+            licence="public domain (US EIA); repository MIT",
+            attribution="U.S. Energy Information Administration, Form EIA-930 (Hourly Electric "
+                        "Grid Monitor); files from HewlettPackard/dc-rl",
+            format="csv",
+            files=tuple(DatasetFile(f"{ba}_NG_&_avgCI.csv", f"{_DCRL}/{ba}_NG_%26_avgCI.csv")
+                        for ba in ("AZPS", "BPAT", "CISO", "ERCO", "MISO", "NYIS", "PJM",
+                                   "SOCO")),
+            loader="siting.data.grid_sources.load_eia_ba_hourly",
             redistributable=True,
         ),
     )

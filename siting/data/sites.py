@@ -202,7 +202,14 @@ def enrich(sites: gpd.GeoDataFrame, *, plants: gpd.GeoDataFrame,
     if "country_iso3" not in out or out["country_iso3"].isna().any():
         found = assign_country(out, boundaries, assumptions=assumptions)
         out["country_iso3"] = out["country_iso3"].fillna(found) if "country_iso3" in out else found
-    grid = grid_intensity_for(out["country_iso3"], intensity, year)
+    # finest grid intensity from the embedded default only (permissive data: this feeds data/regions)
+    from siting.assumptions import default_assumptions
+    from siting.data.grid import site_grid_intensity
+    grid = site_grid_intensity(out, default_assumptions(), year=year, runtime=False,
+                               yearly=intensity)
+    grid["grid_year"] = grid["grid_ci_year"]
+    if "grid_ci_g_per_kwh" in out:
+        grid.loc[out["grid_ci_g_per_kwh"].notna(), "grid_ci_source"] = "user-supplied"
     for col in grid:
         if col == "grid_ci_g_per_kwh" and col in out:
             out[col] = out[col].fillna(grid[col])
