@@ -1,0 +1,183 @@
+"""The hourly model against an independent explicit model (scipy.optimize.milp), brute
+force, and properties of the written plan; the time grid; capacity in every hour."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from siting.model.hourly.decompose import Decomposition, solve_explicit
+from siting.model.hourly.optimize import optimize_hourly
+from siting.model.hourly.problem import Objective
+from siting.model.hourly.testing import random_hourly_problem
+from siting.timegrid import TimeGrid
+from tests.hourly_reference import reference_solve
+
+MODES = [
+    ("min_co2", {}),
+    ("min_cost", {}),
+    ("cost_plus_carbon", {"carbon_price_usd_per_t": 150.0}),
+    ("min_cost", {"cfe_target": 0.6}),
+    ("min_co2", {"cfe_target": 0.5, "cfe_scope": "site"}),
+]
+
+
+def _obj(kind, kw):
+    return Objective(kind=kind, **kw)
+
+
+def _ref(p, kind, kw):
+    return reference_solve(p, kind, co2_cap_t=kw.get("co2_cap_t"), budget_usd=kw.get("budget_usd"),
+                           carbon_price=kw.get("carbon_price_usd_per_t", 0.0),
+                           cfe_target=kw.get("cfe_target"), cfe_scope=kw.get("cfe_scope", "overall"))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("kind,kw", MODES)
+def test_decomposed_equals_independent_explicit_model(seed, kind, kw):
+    p = random_hourly_problem(3, 3, 168, seed, max_sites=2)
+    ref = _ref(p, kind, kw)
+    raw = Decomposition(p, _obj(kind, kw)).solve(rel_gap=1e-10)
+    if ref is None:
+        assert raw.status == "infeasible"
+        return
+    assert raw.status == "optimal"
+    assert raw.objective == pytest.approx(ref["objective"], rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("kind,kw", [MODES[0], MODES[1], MODES[3]])
+def test_limits_cap_and_budget_against_reference(kind, kw):
+    p = random_hourly_problem(3, 3, 168, 5, max_sites=2)
+    free = _ref(p, "min_cost", {})
+    clean = _ref(p, "min_co2", {})
+    cap = 0.5 * (free["co2_t"] + clean["co2_t"])
+    ref = reference_solve(p, "min_cost", co2_cap_t=cap)
+    raw = Decomposition(p, Objective("min_cost", co2_cap_t=cap)).solve(rel_gap=1e-10)
+    assert raw.objective == pytest.approx(ref["objective"], rel=1e-6)
+    budget = 0.5 * (free["cost_usd"] + clean["cost_usd"])
+    ref = reference_solve(p, "min_co2", budget_usd=budget)
+    raw = Decomposition(p, Objective("min_co2", budget_usd=budget)).solve(rel_gap=1e-10)
+    assert raw.objective == pytest.approx(ref["objective"], rel=1e-6)
+
+
+@pytest.mark.parametrize("kind,kw", [MODES[0], MODES[2], MODES[3]])
+def test_explicit_with_storage_equals_reference(kind, kw):
+    p = random_hourly_problem(3, 2, 96, 3, storage=True, max_sites=2)
+    ref = _ref(p, kind, kw)
+    raw, _ = solve_explicit(p, _obj(kind, kw), rel_gap=1e-10)
+    assert raw.objective == pytest.approx(ref["objective"], rel=1e-6)
+    # storage is worth something here: without it the optimum is no better
+    p.storage_potential_mwh = None
+    raw_no, _ = solve_explicit(p, _obj(kind, kw), rel_gap=1e-10)
+    assert raw_no.objective >= raw.objective - 1e-6 * abs(raw.objective)
+
+
+def test_brute_force_over_placements():
+    """Every placement of two unsplittable jobs on three sites, each with the procurement LP
+    solved by scipy.linprog: the least of them is the model's optimum."""
+    p = random_hourly_problem(3, 2, 72, 11, splittable_share=0.0)
+    p.workloads["splittable"] = False
+    first = p.workloads["first_hour"].to_numpy()
+    last = p.workloads["last_hour"].to_numpy()
+    t = np.arange(p.n_hours)
+    run = (t[None] >= first[:, None]) & (t[None] < last[:, None])
+    best = np.inf
+    lc = p.technologies["lifecycle_ci_g_per_kwh"].to_numpy()
+    for place in itertools.product(range(3), repeat=2):
+        busy = np.zeros((3, p.n_hours))
+        load = np.zeros((3, p.n_hours))
+        for w, s in enumerate(place):
+            busy[s] += run[w] * p.gpus_busy[w]
+            load[s] += run[w] * p.it_power_mw[w] * p.sites["pue"].iloc[s]
+        if (busy > p.sites["capacity_gpus"].to_numpy()[:, None] + 1e-9).any():
+            continue
+        total = sum(p.sites["embodied_t"].iloc[s] for s in set(place))
+        for s in set(place):
+            K, T = p.n_tech, p.n_hours
+            # columns P (K), m (T): min co2 = sum ci (L - m)/1000 + lc cf P /1000
+            c = np.concatenate([lc * p.cf[s].sum(axis=1) / 1000, -p.grid_ci[s] / 1000])
+            A = np.hstack([-p.cf[s].T, np.eye(T)])
+            bounds = [(0, p.potential_mw[s, k]) for k in range(K)] + [(0, load[s, h]) for h in range(T)]
+            res = linprog(c, A_ub=A, b_ub=np.zeros(T), bounds=bounds, method="highs")
+            total += res.fun + (p.grid_ci[s] * load[s]).sum() / 1000
+        best = min(best, total)
+    raw = Decomposition(p, Objective()).solve(rel_gap=1e-10)
+    assert raw.objective == pytest.approx(best, rel=1e-7)
+
+
+def test_pareto_front_is_monotone_and_ends_at_the_extremes():
+    p = random_hourly_problem(4, 3, 168, 2, max_sites=3)
+    sol = optimize_hourly(p, Objective(), rel_gap=1e-9, pareto_points=5)
+    front = sol.tables["pareto"]
+    assert len(front) == 5 and (front["status"] == "optimal").all()
+    assert (np.diff(front["co2_t"]) >= -1e-6).all()
+    assert (np.diff(front["cost_usd"]) <= 1e-6 * front["cost_usd"].max()).all()
+    least_cost = reference_solve(p, "min_cost")["objective"]
+    assert front["cost_usd"].min() == pytest.approx(least_cost, rel=1e-6)
+    assert front["co2_t"].min() == pytest.approx(reference_solve(p, "min_co2")["objective"], rel=1e-5)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), kind=st.sampled_from(["min_co2", "min_cost", "cost_plus_carbon"]))
+def test_written_plan_keeps_every_rule_hour_by_hour(seed, kind):
+    p = random_hourly_problem(4, 4, 120, seed, max_sites=3)
+    obj = Objective(kind, carbon_price_usd_per_t=80.0)
+    sol = optimize_hourly(p, obj, rel_gap=1e-9)
+    hours = sol.tables["site_hours"]
+    # hourly balance: load = carbon-free used + grid; used <= generation + discharge
+    assert np.allclose(hours["load_mwh"], hours["cfe_mwh"] + hours["grid_mwh"])
+    assert (hours["cfe_mwh"] <= hours["generation_mwh"] + hours["discharge_mwh"] + 1e-9).all()
+    # capacity in every hour, recomputed from the assignments and the windows
+    a = sol.assignments.merge(p.workloads[["workload_id", "first_hour", "last_hour"]], on="workload_id")
+    t = np.arange(p.n_hours)
+    for site, grp in a.groupby("site_id"):
+        busy = sum(np.where((t >= r.first_hour) & (t < r.last_hour), r.gpu_hours / (r.last_hour - r.first_hour), 0)
+                   for r in grp.itertuples())
+        cap = p.sites.set_index("site_id").at[site, "capacity_gpus"]
+        assert busy.max() <= cap * (1 + 1e-9)
+    # CFE recomputed from the written hourly table equals the summary's
+    assert hours["cfe_mwh"].sum() / hours["load_mwh"].sum() == pytest.approx(sol.summary["cfe"], rel=1e-9)
+    # the location-based figure is every MWh at its hour's intensity
+    loc = (hours["load_mwh"] * hours["grid_ci_g_per_kwh"]).sum() / 1000
+    assert loc == pytest.approx(sol.summary["co2_location_t"], rel=1e-9)
+    # the plan's objective is what the plan emits/costs
+    value = {"min_co2": sol.summary["co2_t"], "min_cost": sol.summary["cost_usd"],
+             "cost_plus_carbon": sol.summary["cost_usd"] + 80.0 * sol.summary["co2_t"]}[kind]
+    assert value == pytest.approx(sol.summary["objective"], rel=1e-7)
+
+
+def test_capacity_holds_in_every_hour_not_over_the_horizon():
+    """A 1,000-GPU site cannot run 2,000 GPUs in one month even if its yearly GPU-hours would
+    allow it: the job must go to the other site."""
+    p = random_hourly_problem(2, 1, 24 * 60, 0, splittable_share=1.0)
+    p.workloads.loc[0, ["first_hour", "last_hour"]] = [0, 24 * 30]
+    p.workloads.loc[0, "gpu_hours"] = 2000.0 * 24 * 30
+    p.workloads.loc[0, "splittable"] = True
+    p.sites["capacity_gpus"] = [1000.0, 1500.0]
+    p.__post_init__()
+    sol = optimize_hourly(p, Objective(), rel_gap=1e-9)
+    shares = sol.assignments.set_index("site_id")["share"]
+    assert shares.get("s0", 0) <= 0.5 + 1e-9 and shares.get("s1", 0) <= 0.75 + 1e-9
+    assert shares.sum() == pytest.approx(1.0)
+
+
+def test_time_grid_periods_and_segments():
+    g = TimeGrid.year(2022)
+    assert g.n_hours == 8760 and TimeGrid.year(2024).n_hours == 8784
+    months = g.periods("monthly")
+    assert months.n == 12 and months.hours[1] == 28 * 24
+    assert g.periods("annual").aggregate(np.ones(g.n_hours))[0] == 8760
+    seg = g.segments(np.array([0, 744]), np.array([8760, 2160]))
+    assert list(seg.hours) == [744, 1416, 6600]
+    x = np.arange(g.n_hours, dtype=float)
+    assert months.aggregate(x, "mean")[0] == pytest.approx(x[:744].mean())
+    assert (months.expand(np.arange(12))[:744] == 0).all()
+    assert g.month_window(2, 3) == (744, 2160)
+    with pytest.raises(Exception, match="not on the hour"):
+        TimeGrid(pd.Timestamp("2022-01-01 00:30"), 10)
