@@ -234,6 +234,8 @@ def run_study(study: Study, out_dir: str | Path, *, scheduler: str = "local",
     todo = [m for m in plan if m.run_id not in rows]
     write_json(out / PLAN_FILE, {"study": study.model_dump(mode="json"), "n_members": len(plan),
                                  "varied_keys": keys,
+                                 "periods": sorted({str(m.scenario.get("periods")) for m in plan
+                                                    if m.error is None}),
                                  "members": [{"run_id": m.run_id, "variant": m.variant,
                                               "draw": m.draw, "values": m.values} for m in plan]})
     skipped = len(plan) - len(todo)
