@@ -362,6 +362,60 @@ def schema(out_path: Annotated[str | None, typer.Option("--out", help="write to 
         print(text, end="")
 
 
+study_app = typer.Typer(help="Studies: analyse a sweep's results.", no_args_is_help=True)
+app.add_typer(study_app, name="study")
+
+
+@app.command()
+def sweep(
+    study: Annotated[str, typer.Argument(help="study YAML (base scenario, grid, draws, variants)")],
+    out_dir: Annotated[str | None, typer.Option("--out", help="output folder (default out/<study>)")] = None,
+    scheduler: Annotated[str, typer.Option(help="local (LocalCluster), serial, or tcp://host:port")
+                         ] = "local",
+    workers: Annotated[int | None, typer.Option(help="LocalCluster processes (default: cores)",
+                                                min=1)] = None,
+) -> None:
+    """Run every member of a study not already done in --out; resumable, failures recorded."""
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from siting.studies.spec import load_study
+    from siting.studies.sweep import run_study
+
+    st = load_study(study)
+    target = Path(out_dir or Path("out") / st.name)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=out, transient=False) as progress:
+        task = progress.add_task(f"{st.name} ({scheduler})", total=None)
+
+        def step(done: int, total: int, row: dict) -> None:
+            progress.update(task, completed=done, total=total,
+                            description=f"{st.name} ({scheduler}): last {row['status']}")
+
+        result = run_study(st, target, scheduler=scheduler, workers=workers, progress=step)
+    out.print(f"{result.n_members} members: {result.executed} run now, {result.skipped} already done, "
+              f"{result.failed} failed{f', {result.dropped} stale rows dropped' if result.dropped else ''}"
+              f" ({result.wall_s:.1f} s); wrote {result.runs_path}")
+
+
+@study_app.command("report")
+def study_report_cmd(
+    out_dir: Annotated[str, typer.Argument(help="study folder written by `siting sweep`")],
+) -> None:
+    """Rank stability, tornado, distributions and Pareto fronts: study_report.html and CSVs."""
+    from siting.studies.analysis import study_report
+
+    r = study_report(out_dir)
+    s = r.summary
+    out.print(f"{s['study']}: {s['successful']} successful of {s['runs']} runs "
+              f"({s['members']} members); robust sites: {', '.join(s['robust_sites']) or 'none'}")
+    print_table(r.stability.head(10)[["site_id", "name", "runs_open", "share_open"]].to_dict("records"),
+                "Most often chosen sites", {"share_open": "{:.0%}"})
+    out.print(f"report: {out_dir}/study_report.html (also rank_stability.csv, tornado.csv, "
+              "distributions.csv, pareto.csv)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into one line and an exit code."""
     command = typer.main.get_command(app)
