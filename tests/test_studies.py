@@ -183,3 +183,12 @@ def test_distributions_interval():
     assert d["metric"].tolist() == ["co2_t"]  # metrics the model did not report are left out
     row = d.iloc[0]
     assert (row["p5"], row["p50"], row["p95"], row["n"]) == (5.0, 50.0, 95.0, 101)
+
+
+def test_distribution_chart_with_runs_equal_to_rounding():
+    from siting.studies.analysis import distribution_chart
+
+    # one unit in the last place apart: numpy cannot cut that range into several bins
+    co2 = [352.231] * 6 + [np.nextafter(352.231, 400.0)] * 6
+    ok = pd.DataFrame({"variant": "base", "co2_t": co2})
+    assert distribution_chart(ok, ["co2_t"])[:8] == b"\x89PNG\r\n\x1a\n"

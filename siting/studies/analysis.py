@@ -199,8 +199,9 @@ def distribution_chart(ok: pd.DataFrame, metrics: list[str]) -> bytes:
         ax = fig.add_subplot(len(metrics), 1, i + 1)
         for variant, g in ok.groupby("variant", sort=False):
             v = g[metric].dropna()
-            if len(v):
-                ax.hist(v, bins=min(20, max(len(v) // 2, 1)), alpha=0.55, label=str(variant))
+            if len(v):  # runs that agree to rounding get one bar, not bins of zero width
+                bins = 1 if np.isclose(v.min(), v.max()) else min(20, max(len(v) // 2, 1))
+                ax.hist(v, bins=bins, alpha=0.55, label=str(variant))
         ax.set_xlabel(METRIC_LABELS.get(metric, metric))
         ax.set_ylabel("runs")
         ax.legend(frameon=False, fontsize=8)
