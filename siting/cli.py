@@ -142,8 +142,10 @@ def _fuels(value: str) -> list[str]:
 @sites_app.command("generate")
 def sites_generate(
     out_path: Annotated[str, typer.Option("--out", help="output .geojson, .gpkg or .csv")],
-    fuels: Annotated[str, typer.Option(help="comma-separated fuels")] = "hydro,wind,geothermal",
-    n_sites: Annotated[int, typer.Option(help="number of sites", min=1)] = 200,
+    fuels: Annotated[str | None, typer.Option(
+        help="comma-separated fuels (default: the site_cluster_fuel_* flags of the assumptions)")] = None,
+    n_sites: Annotated[int | None, typer.Option(
+        help="number of sites (default: regions_n_clusters of the assumptions)", min=1)] = None,
     radius_km: Annotated[float | None, typer.Option(help="cluster radius, km")] = None,
     max_per_country: Annotated[int | None, typer.Option(help="cap per country")] = None,
     year: Annotated[int | None, typer.Option(help="grid-intensity year")] = None,
@@ -151,10 +153,14 @@ def sites_generate(
     cache: Cache = None,
 ) -> None:
     """Generate candidate sites at renewable clusters (GPPD), enriched, ranked by energy."""
+    from siting.assumptions import RENEWABLE_FUELS, default_assumptions
     from siting.data import loaders, sites
     from siting.intensity import yearly_table
 
-    chosen = _fuels(fuels)
+    a = default_assumptions()
+    chosen = (_fuels(fuels) if fuels is not None
+              else [f for f in RENEWABLE_FUELS if a[f"site_cluster_fuel_{f}"]])
+    n_sites = int(a["regions_n_clusters"]) if n_sites is None else n_sites
     kw = {"mirror": mirror, "cache": cache}
     plants = loaders.load_plants(**kw)
     gen = sites.generate_sites(plants, fuels=chosen, radius_km=radius_km,
@@ -252,7 +258,7 @@ def optimize(
 def report(
     scenario: Annotated[str, typer.Argument(help="scenario YAML")],
     out_dir: Annotated[str | None, typer.Option("--out", help="output folder (default out/<name>)")] = None,
-    baseline: Annotated[str, typer.Option(help="baseline country (ISO3)")] = "USA",
+    baseline: Annotated[str | None, typer.Option(help="baseline country (ISO3; default USA)")] = None,
     baseline_year: Annotated[int | None, typer.Option(help="baseline intensity year")] = None,
     baseline_site: Annotated[str | None, typer.Option(help="baseline site id instead")] = None,
 ) -> None:
@@ -264,7 +270,9 @@ def report(
     from siting.model import load_scenario
     from siting.model import optimize as run_optimize
     from siting.report import build_report, write_report
+    from siting.report.analysis import BASELINE_COUNTRY_ISO3
 
+    baseline = baseline or BASELINE_COUNTRY_ISO3
     sc = load_scenario(scenario)
     target = Path(out_dir or Path("out") / sc.name)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -295,7 +303,7 @@ def evaluate(
     out_dir: Annotated[str | None, typer.Option("--out", help="output folder")] = None,
     horizon_hours: Annotated[float | None, typer.Option(help="horizon, h (default 8760)")] = None,
     year: Annotated[int | None, typer.Option(help="grid-intensity year (when enriching)")] = None,
-    baseline: Annotated[str, typer.Option(help="baseline country (ISO3)")] = "USA",
+    baseline: Annotated[str | None, typer.Option(help="baseline country (ISO3; default USA)")] = None,
     mirror: Mirror = None,
     cache: Cache = None,
 ) -> None:
@@ -310,7 +318,10 @@ def evaluate(
         sites_from_frame,
         workloads_from_frame,
     )
+    from siting.report.analysis import BASELINE_COUNTRY_ISO3
     from siting.report.evaluate import evaluate_sites, write_evaluation
+
+    baseline = baseline or BASELINE_COUNTRY_ISO3
 
     if workloads:
         wl = read_workloads_table(Path(workloads))

@@ -54,3 +54,23 @@ def test_pue_default_override_changes_that_run_and_no_other(tmp_path):
     a = siting.optimize(default_sites)
     b = siting.optimize(default_sites.model_copy(update={"assumptions": {"pue_default": OVERRIDE_PUE}}))
     assert b.summary["energy_mwh"] == pytest.approx(a.summary["energy_mwh"], rel=1e-12)
+
+
+def test_llama31_card_rows_add_up_to_the_card_totals():
+    from siting.report.analysis import llama31_card
+
+    a = default_assumptions()
+    card = llama31_card(a)
+    assert [c[0] for c in card] == ["llama31_405b", "llama31_70b", "llama31_8b"]
+    # Meta's card: 39.3M GPU-hours and 11,390 tCO2e location-based over the three runs
+    assert sum(c[1] for c in card) == pytest.approx(a["llama31_gpu_hours"]) == pytest.approx(39.3e6)
+    assert sum(c[2] for c in card) == pytest.approx(a["llama31_location_based_t"]) == 11390
+
+
+def test_default_cluster_fuels_come_from_the_table():
+    from siting.assumptions import RENEWABLE_FUELS
+
+    a = default_assumptions()
+    assert [f for f in RENEWABLE_FUELS if a[f"site_cluster_fuel_{f}"]] == ["hydro", "wind", "geothermal"]
+    b = a.with_overrides({"site_cluster_fuel_solar": 1})
+    assert [f for f in RENEWABLE_FUELS if b[f"site_cluster_fuel_{f}"]] == list(RENEWABLE_FUELS)

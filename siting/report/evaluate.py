@@ -16,6 +16,7 @@ from siting.assumptions import assumption
 from siting.intensity import country_intensity
 from siting.io import write_geojson, write_json, write_table, write_text
 from siting.report import charts
+from siting.report.analysis import BASELINE_COUNTRY_ISO3
 from siting.report.render import (
     _intensity_colour,
     cards_html,
@@ -29,7 +30,8 @@ from siting.units import HOURS_PER_YEAR, WGS84
 
 
 def evaluate_sites(sites: pd.DataFrame, workloads: pd.DataFrame, *,
-                   horizon_hours: float | None = None, baseline: str = "USA") -> pd.DataFrame:
+                   horizon_hours: float | None = None, baseline: str = BASELINE_COUNTRY_ISO3
+                   ) -> pd.DataFrame:
     """One row per site, ranked by emissions (lowest first). ``sites`` has the model columns
     (see siting.model.scenario.read_sites_table); ``workloads`` the workload columns."""
     H = assumption("horizon_hours") if horizon_hours is None else float(horizon_hours)
