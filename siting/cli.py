@@ -400,9 +400,9 @@ def sweep(
                   TimeElapsedColumn(), console=out, transient=False) as progress:
         task = progress.add_task(f"{st.name} ({scheduler})", total=None)
 
-        def step(done: int, total: int, row: dict) -> None:
-            progress.update(task, completed=done, total=total,
-                            description=f"{st.name} ({scheduler}): last {row['status']}")
+        def step(done: int, total: int, row: dict | None) -> None:
+            last = "starting" if row is None else f"last {row['status']}"
+            progress.update(task, completed=done, total=total, description=f"{st.name} ({scheduler}): {last}")
 
         result = run_study(st, target, scheduler=scheduler, workers=workers, progress=step)
     out.print(f"{result.n_members} members: {result.executed} run now, {result.skipped} already done, "

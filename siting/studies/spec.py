@@ -226,9 +226,11 @@ def _resolve(raw: dict, base_dir: Path, digests: _Digests) -> tuple[dict, str | 
 
 
 def run_hash(fields: dict, inputs: dict) -> str:
-    """16 hex digits of sha256 over the canonical JSON of the resolved scenario and its inputs."""
-    text = json.dumps({"scenario": fields, "inputs": inputs}, sort_keys=True, allow_nan=False,
-                      separators=(",", ":"))
+    """16 hex digits of sha256 over the canonical JSON of the resolved scenario, with each
+    input file named by the sha256 of its bytes instead of its path: the same files give the
+    same run wherever the study folder lives, and changed files give a new run."""
+    named = {k: (f"sha256:{inputs[k]}" if k in inputs else v) for k, v in fields.items()}
+    text = json.dumps(named, sort_keys=True, allow_nan=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -16,6 +16,7 @@ per run streamed into ``<out>/runs.parquet`` and one site table per run in
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import time
@@ -36,6 +37,7 @@ PLAN_FILE = "study.json"
 FAILED = "error"
 METRICS = ["objective", "co2_t", "cost_usd", "cfe", "sites_open", "gap"]
 TIMINGS = ["build_s", "solve_s", "run_s"]
+KEY_PREFIX = "siting-run-"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,17 @@ def _number(summary: dict, *keys: str) -> float | None:
     return None
 
 
+def error_row(run_id: str, exc: BaseException | str) -> dict[str, Any]:
+    """The row of a run that failed: status ``error`` and a one-line message."""
+    if isinstance(exc, BaseException):
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        message = f"{type(exc).__name__}: {text}"
+    else:
+        message = exc
+    return {"run_id": run_id, "status": FAILED, "error": message[:500], **dict.fromkeys(METRICS),
+            **dict.fromkeys(TIMINGS)}
+
+
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
     """Run one member (a plain dict from :func:`task_of`) and return ``{"row": ..., "sites":
     DataFrame | None}``. Never raises: errors are returned in the row. Module-level and
@@ -96,8 +109,8 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
                        build_s=_number(s, "build_s"), solve_s=_number(s, "solve_s"))
             sites = pd.DataFrame(solution.sites).reset_index(drop=True)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, none stops the study
-        text = str(exc).splitlines()[0] if str(exc) else ""
-        row.update(status=FAILED, error=f"{type(exc).__name__}: {text}"[:500])
+        row = error_row(task["run_id"], exc)
+        sites = None
     row["run_s"] = time.perf_counter() - t0
     return {"row": row, "sites": sites}
 
@@ -129,16 +142,20 @@ def _dask(tasks: list[dict], scheduler: str, workers: int | None) -> Iterator[di
         pending = iter(tasks)
         ac = as_completed()
         for task in pending:
-            ac.add(client.submit(run_task, task, key=f"siting-run-{task['run_id']}", pure=False))
+            ac.add(client.submit(run_task, task, key=KEY_PREFIX + task["run_id"], pure=False))
             if ac.count() >= window:
                 break
         for future in ac:
-            result = future.result()
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 - a worker lost mid-run: record, go on
+                result = {"row": error_row(str(future.key).removeprefix(KEY_PREFIX), exc),
+                          "sites": None}
             future.release()
             yield result
             nxt = next(pending, None)
             if nxt is not None:
-                ac.add(client.submit(run_task, nxt, key=f"siting-run-{nxt['run_id']}", pure=False))
+                ac.add(client.submit(run_task, nxt, key=KEY_PREFIX + nxt["run_id"], pure=False))
     finally:
         client.close()
         if cluster is not None:
@@ -209,11 +226,13 @@ def write_parquet(dest: Path, df: pd.DataFrame) -> Path:
 
 def run_study(study: Study, out_dir: str | Path, *, scheduler: str = "local",
               workers: int | None = None,
-              progress: Callable[[int, int, dict], None] | None = None) -> SweepResult:
+              progress: Callable[[int, int, dict | None], None] | None = None) -> SweepResult:
     """Run every member of ``study`` not already done in ``out_dir``; resumable.
 
-    ``progress(done, total, row)`` is called after each run (``done`` counts this sweep's
-    runs, ``total`` the runs it has to do)."""
+    ``progress(done, total, row)`` is called once before the first run (``done`` 0, ``row``
+    None) and after each run (``done`` counts this sweep's runs, ``total`` the runs it has
+    to do). Members that cannot even be resolved (an unknown key) are recorded as failed
+    without being sent to a worker."""
     from siting.io import write_json
 
     t0 = time.perf_counter()
@@ -242,7 +261,13 @@ def run_study(study: Study, out_dir: str | Path, *, scheduler: str = "local",
     done = 0
     if dropped or not (out / RUNS_FILE).is_file():
         write_parquet(out / RUNS_FILE, _frame(rows, plan, keys))
-    for result in engine([task_of(m) for m in todo], scheduler, workers) if todo else ():
+    if progress is not None:
+        progress(0, len(todo), None)
+    unresolved = ({"row": error_row(m.run_id, f"SitingError: {m.error}"), "sites": None}
+                  for m in todo if m.error is not None)
+    runnable = [task_of(m) for m in todo if m.error is None]
+    results = engine(runnable, scheduler, workers) if runnable else iter(())
+    for result in itertools.chain(unresolved, results):
         row = result["row"]
         rid = row["run_id"]
         if result["sites"] is not None:
