@@ -82,6 +82,17 @@ def test_run_id_follows_input_bytes_not_spelling(tmp_path):
                                        "d.yaml")))
 
 
+def test_example_studies():
+    ex = members(load_study(REPO / "studies" / "example.yaml"))
+    assert len(ex) >= 32 and all(m.error is None for m in ex)  # keys the model has today
+    varied = set().union(*(m.values for m in ex)) | {k for m in ex for k in m.scenario}
+    assert {"max_sites", "assumptions.pue_default", "horizon_hours"} <= varied
+    hourly = load_study(REPO / "studies" / "example_hourly.yaml")
+    assert len(members(hourly)) >= 32
+    assert {"cfe_target", "year", "assumptions.pue_default",
+            "carbon_price_usd_per_t"} <= set(hourly.varied_keys)
+
+
 def test_duplicate_members_are_an_error(tmp_path):
     path = write_study(tmp_path, "grid:\n  max_sites: [2, 2]\n")
     with pytest.raises(SitingError, match="same scenario"):
