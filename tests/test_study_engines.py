@@ -48,11 +48,16 @@ def study_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def serial_table(study_file, tmp_path_factory) -> pd.DataFrame:
+def serial_out(study_file, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("serial")
     result = run_study(load_study(study_file), out, scheduler="serial")
     assert (result.n_members, result.executed, result.skipped) == (12, 12, 0)
-    return read_runs(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def serial_table(serial_out) -> pd.DataFrame:
+    return read_runs(serial_out)
 
 
 def comparable(df: pd.DataFrame) -> pd.DataFrame:
@@ -223,3 +228,28 @@ def test_killed_study_resumes_without_duplicate_or_partial_rows(tmp_path):
     parts = sorted(p.name for p in (out / "sites").iterdir())
     assert parts == sorted(f"run_id={r}" for r in t["run_id"])
     assert not list(out.rglob("*.part"))  # no temporary files left behind
+
+
+def test_study_report_cli(serial_out, serial_table):
+    import json
+
+    res = subprocess.run([str(BIN / "siting"), "study", "report", str(serial_out)], capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((serial_out / "study_summary.json").read_text(),
+                         parse_constant=lambda c: pytest.fail(f"non-strict JSON {c}"))
+    ok = serial_table[serial_table["status"] == "optimal"]
+    assert (summary["members"], summary["runs"], summary["successful"]) == (12, 12, len(ok)) == (12, 12, 4)
+    assert (summary["failed"], summary["infeasible"]) == (6, 2)
+    stability = pd.read_csv(serial_out / "rank_stability.csv")
+    # every successful run places all the work: the shares of its chosen sites add up to the
+    # mean number of sites hosting work per run
+    sites = pd.concat(pd.read_parquet(site_table_path(serial_out, r)) for r in ok["run_id"])
+    hosting = ((sites["open"]) & (sites["energy_mwh"] > 0)).sum() / len(ok)
+    assert stability["share_open"].sum() == pytest.approx(hosting)
+    assert set(summary["robust_sites"]) == set(stability.loc[stability["share_open"] >= 0.8, "site_id"])
+    page = (serial_out / "study_report.html").read_text()
+    for element in ('id="stability"', 'id="chart-distributions"', 'id="pareto"', 'id="failed"',
+                    "not hour by hour"):
+        assert element in page
+    assert "robust sites" in res.stdout
