@@ -196,3 +196,12 @@ def test_distribution_chart_with_runs_equal_to_rounding():
     co2 = [352.231] * 6 + [np.nextafter(352.231, 400.0)] * 6
     ok = pd.DataFrame({"variant": "base", "co2_t": co2})
     assert distribution_chart(ok, ["co2_t"])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_tornado_uses_the_grid_extremes():
+    # a balanced grid of four values: low is the lowest value, high the highest (no interpolation)
+    ok = pd.DataFrame({"variant": "base", "k": np.repeat([2.0, 3.0, 4.0, 6.0], 8),
+                       "co2_t": np.repeat([10.0, 20.0, 30.0, 50.0], 8)})
+    t = tornado(ok, ["k"], default_assumptions(), metrics=("co2_t",)).iloc[0]
+    assert (t["low_value"], t["high_value"], t["n_low"], t["n_high"]) == (2.0, 6.0, 8, 8)
+    assert t["effect"] == 40.0

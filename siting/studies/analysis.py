@@ -109,7 +109,9 @@ def tornado(ok: pd.DataFrame, keys: list[str], a: Assumptions,
             continue
         for key in _numeric_keys(ok, keys):
             x = ok[key]
-            lo_v, hi_v = float(x.quantile(q)), float(x.quantile(1 - q))
+            # actual values of the key (a grid's lowest and highest), not interpolated ones
+            lo_v = float(x.quantile(q, interpolation="lower"))
+            hi_v = float(x.quantile(1 - q, interpolation="higher"))
             low, high = ok.loc[x <= lo_v, metric].dropna(), ok.loc[x >= hi_v, metric].dropna()
             if low.empty or high.empty:
                 continue
@@ -300,9 +302,11 @@ def key_figures(r: StudyReport) -> list[tuple[str, str]]:
         figs.append(("CO2", f"{s['co2_t']['min']:,.0f} - {s['co2_t']['max']:,.0f} t"))
     if s["cost_usd"]:
         figs.append(("Cost", f"{s['cost_usd']['min']:,.0f} - {s['cost_usd']['max']:,.0f} USD"))
-    if s["largest_co2_effect"]:
-        e = s["largest_co2_effect"]
+    e = s["largest_co2_effect"]
+    if e and not np.isclose(e["effect_t"], 0.0):
         figs.append(("Largest CO2 effect", f"{e['key']} ({e['effect_t']:+,.1f} t)"))
+    elif e:
+        figs.append(("Largest CO2 effect", "none: no varied key moves CO2"))
     return figs
 
 
