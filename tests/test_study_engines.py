@@ -17,7 +17,8 @@ import pytest
 import siting.model
 from siting.studies.analysis import study_report
 from siting.studies.spec import load_study, members
-from siting.studies.sweep import FAILED, TIMINGS, read_runs, run_study, site_table_path
+from siting.studies.sweep import FAILED, TIMINGS, read_runs, run_study, site_table_path, task_of
+from tests import browser
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = REPO / "scenarios" / "example_llama.yaml"
@@ -253,3 +254,30 @@ def test_study_report_cli(serial_out, serial_table):
                     "not hour by hour"):
         assert element in page
     assert "robust sites" in res.stdout
+
+
+@pytest.mark.skipif(not browser.available(), reason="chromium/chromedriver not installed (make setup)")
+def test_study_page_in_headless_chromium(serial_out, tmp_path):
+    rep = study_report(serial_out)
+    page = serial_out / "study_report.html"
+    assert "<script src=" not in page.read_text() and "<link rel" not in page.read_text()
+    with browser.chromium() as driver:
+        driver.get(page.as_uri())
+        driver.implicitly_wait(5)
+        assert driver.find_elements("css selector", ".leaflet-container")
+        markers = driver.find_elements("css selector", "path.leaflet-interactive")
+        assert len(markers) >= len(rep.stability)  # every chosen site (plus country outlines)
+        assert len(driver.find_elements("css selector", "#stability tbody tr")) == len(rep.stability)
+        assert len(driver.find_elements("css selector", "#failed tbody tr")) == 8  # 6 errors, 2 infeasible
+        for chart in ("#chart-distributions", "#chart-pareto"):
+            assert driver.find_element("css selector", chart).get_attribute("naturalWidth") != "0"
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_tasks_carry_paths_not_tables(study_file):
+    import pickle
+
+    for m in members(load_study(study_file)):
+        task = task_of(m)
+        assert len(pickle.dumps(task)) < 4096  # a few hundred bytes of scenario fields
+        assert Path(task["scenario"]["workloads"]).is_absolute()
