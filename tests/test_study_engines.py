@@ -25,8 +25,9 @@ BASE = REPO / "scenarios" / "example_llama.yaml"
 BIN = Path(sys.executable).parent
 N_SITES = sum(1 for _ in (REPO / "data" / "regions" / "sites.csv").open()) - 1
 
-# 3 x 2 draws x 2 variants = 12 members: max_sites 1 is infeasible (no site holds it all),
-# the variant 'nofile' names a missing workloads file (every run of it fails)
+# 3 x 2 draws x 3 variants = 18 members: max_sites 1 is infeasible (no site holds it all),
+# the variant 'nofile' names a missing workloads file (every run of it fails in the worker),
+# the variant 'typo' a key scenarios do not have (refused before any worker sees it)
 STUDY = f"""name: engines
 base: {BASE}
 grid:
@@ -38,6 +39,7 @@ draws:
     horizon_hours: {{dist: uniform, low: 1200, high: 2000}}
 variants:
   nofile: {{workloads: no_such_workloads.csv}}
+  typo: {{max_sitez: 2}}
 """
 
 
@@ -52,7 +54,7 @@ def study_file(tmp_path_factory) -> Path:
 def serial_out(study_file, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("serial")
     result = run_study(load_study(study_file), out, scheduler="serial")
-    assert (result.n_members, result.executed, result.skipped) == (12, 12, 0)
+    assert (result.n_members, result.executed, result.skipped) == (18, 18, 0)
     return out
 
 
@@ -80,6 +82,9 @@ def test_serial_table_has_the_expected_rows(serial_table, study_file):
     nofile = t[t["variant"] == "nofile"]
     assert (nofile["status"] == FAILED).all()
     assert nofile["error"].str.contains("no_such_workloads.csv").all()
+    typo = t[t["variant"] == "typo"]
+    assert (typo["status"] == FAILED).all() and len(typo) == 6
+    assert typo["error"].str.contains("max_sitez").all() and typo["run_s"].isna().all()
 
 
 def test_local_cluster_gives_the_serial_table(serial_table, study_file, tmp_path):
@@ -119,7 +124,7 @@ def test_remote_scheduler_gives_the_serial_table(serial_table, study_file, tmp_p
         with Client(address, timeout="60s") as client:
             client.wait_for_workers(2, timeout=120)
         result = run_study(load_study(study_file), tmp_path / "out", scheduler=address)
-        assert result.executed == 12
+        assert result.executed == 18
         pd.testing.assert_frame_equal(comparable(read_runs(tmp_path / "out")), comparable(serial_table))
     finally:
         if worker is not None:
@@ -240,8 +245,8 @@ def test_study_report_cli(serial_out, serial_table):
     summary = json.loads((serial_out / "study_summary.json").read_text(),
                          parse_constant=lambda c: pytest.fail(f"non-strict JSON {c}"))
     ok = serial_table[serial_table["status"] == "optimal"]
-    assert (summary["members"], summary["runs"], summary["successful"]) == (12, 12, len(ok)) == (12, 12, 4)
-    assert (summary["failed"], summary["infeasible"]) == (6, 2)
+    assert (summary["members"], summary["runs"], summary["successful"]) == (18, 18, len(ok)) == (18, 18, 4)
+    assert (summary["failed"], summary["infeasible"]) == (12, 2)
     stability = pd.read_csv(serial_out / "rank_stability.csv")
     # every successful run places all the work: the shares of its chosen sites add up to the
     # mean number of sites hosting work per run
@@ -268,7 +273,7 @@ def test_study_page_in_headless_chromium(serial_out, tmp_path):
         markers = driver.find_elements("css selector", "path.leaflet-interactive")
         assert len(markers) >= len(rep.stability)  # every chosen site (plus country outlines)
         assert len(driver.find_elements("css selector", "#stability tbody tr")) == len(rep.stability)
-        assert len(driver.find_elements("css selector", "#failed tbody tr")) == 8  # 6 errors, 2 infeasible
+        assert len(driver.find_elements("css selector", "#failed tbody tr")) == 14  # 12 errors, 2 infeasible
         for chart in ("#chart-distributions", "#chart-pareto"):
             assert driver.find_element("css selector", chart).get_attribute("naturalWidth") != "0"
         assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
@@ -281,3 +286,10 @@ def test_tasks_carry_paths_not_tables(study_file):
         task = task_of(m)
         assert len(pickle.dumps(task)) < 4096  # a few hundred bytes of scenario fields
         assert Path(task["scenario"]["workloads"]).is_absolute()
+
+
+def test_cli_unknown_scheduler_one_line_exit_2(study_file, tmp_path):
+    res = subprocess.run([str(BIN / "siting"), "sweep", str(study_file), "--out", str(tmp_path),
+                          "--scheduler", "dask-please"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert "expected local, serial or tcp://host:port" in res.stderr

@@ -129,7 +129,8 @@ def _dask(tasks: list[dict], scheduler: str, workers: int | None) -> Iterator[di
     from dask.distributed import Client, LocalCluster, as_completed
 
     if scheduler == "local":
-        n = workers or len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        n = workers or cores or 1
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         client = Client(cluster)
@@ -162,14 +163,18 @@ def _dask(tasks: list[dict], scheduler: str, workers: int | None) -> Iterator[di
             cluster.close()
 
 
+def check_scheduler(scheduler: str) -> str:
+    if scheduler in ("serial", "local") or "://" in scheduler:
+        return scheduler
+    raise SitingError(f"--scheduler: expected local, serial or tcp://host:port, got {scheduler!r}")
+
+
 def engine(tasks: list[dict], scheduler: str = "local", workers: int | None = None) -> Iterator[dict]:
     """Results of ``tasks`` in completion order: ``serial``, ``local`` (LocalCluster, one
     process per core, one thread each) or a scheduler address ``tcp://host:port``."""
-    if scheduler == "serial":
+    if check_scheduler(scheduler) == "serial":
         return _serial(tasks)
-    if scheduler == "local" or "://" in scheduler:
-        return _dask(tasks, scheduler, workers)
-    raise SitingError(f"--scheduler: expected local, serial or tcp://host:port, got {scheduler!r}")
+    return _dask(tasks, scheduler, workers)
 
 
 # ------------------------------------------------------------------------------ results
@@ -236,6 +241,7 @@ def run_study(study: Study, out_dir: str | Path, *, scheduler: str = "local",
     from siting.io import write_json
 
     t0 = time.perf_counter()
+    check_scheduler(scheduler)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plan = members(study)
