@@ -424,7 +424,7 @@ def study_report_cmd(
     print_table(r.stability.head(10)[["site_id", "name", "runs_open", "share_open"]].to_dict("records"),
                 "Most often chosen sites", {"share_open": "{:.0%}"})
     out.print(f"report: {out_dir}/study_report.html (also rank_stability.csv, tornado.csv, "
-              "distributions.csv, pareto.csv)")
+              "variants.csv, distributions.csv, pareto.csv)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -205,3 +205,15 @@ def test_tornado_uses_the_grid_extremes():
     t = tornado(ok, ["k"], default_assumptions(), metrics=("co2_t",)).iloc[0]
     assert (t["low_value"], t["high_value"], t["n_low"], t["n_high"]) == (2.0, 6.0, 8, 8)
     assert t["effect"] == 40.0
+
+
+def test_variant_effects_are_paired_by_grid_point_and_draw():
+    from siting.studies.analysis import variant_effects
+
+    ok = pd.DataFrame({"variant": ["base", "base", "alt", "alt", "alt"],
+                       "k": [1.0, 2.0, 1.0, 2.0, 3.0], "draw": pd.array([0, 0, 0, 0, 0], "Int64"),
+                       "co2_t": [10.0, 20.0, 7.0, 25.0, 99.0], "cost_usd": np.nan, "cfe": np.nan})
+    e = variant_effects(ok, ["k"]).iloc[0]
+    # k=3 has no base run: left out; pairs at k=1 (-3) and k=2 (+5)
+    assert (e["variant"], e["metric"], e["n_pairs"]) == ("alt", "co2_t", 2)
+    assert (e["mean_effect"], e["min_effect"], e["max_effect"]) == (1.0, -3.0, 5.0)

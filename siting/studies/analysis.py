@@ -36,6 +36,7 @@ class StudyReport:
     ok: pd.DataFrame  # runs with a plan
     stability: pd.DataFrame
     tornado: pd.DataFrame
+    variants: pd.DataFrame  # each variant against base, paired
     distributions: pd.DataFrame
     pareto: pd.DataFrame
     pareto_axes: tuple[str, str]
@@ -125,6 +126,32 @@ def tornado(ok: pd.DataFrame, keys: list[str], a: Assumptions,
     out["abs_effect"] = out["effect"].abs()
     return out.sort_values(["metric", "abs_effect", "key"], ascending=[True, False, True],
                            kind="stable").reset_index(drop=True)
+
+
+def variant_effects(ok: pd.DataFrame, keys: list[str], metrics=METRICS) -> pd.DataFrame:
+    """Each variant against the base scenario, run for run: the metric's difference between
+    the variant and ``base`` at the same grid point and draw (paired), mean, min and max."""
+    rows = []
+    if "base" not in set(ok["variant"]):
+        return pd.DataFrame(columns=["variant", "metric", "n_pairs", "mean_effect", "min_effect",
+                                     "max_effect"])
+    match = [k for k in keys if k in ok] + ["draw"]
+    idx = ok[match].astype("string").fillna("<NA>").agg("|".join, axis=1)
+    for metric in metrics:
+        if metric not in ok or ok[metric].notna().sum() == 0:
+            continue
+        table = ok.assign(point=idx).pivot_table(index="point", columns="variant", values=metric,
+                                                 aggfunc="first")
+        for variant in [v for v in dict.fromkeys(ok["variant"]) if v != "base"]:
+            if variant not in table:
+                continue
+            d = (table[variant] - table["base"]).dropna()
+            if d.empty:
+                continue
+            rows.append({"variant": variant, "metric": metric, "n_pairs": len(d),
+                         "mean_effect": d.mean(), "min_effect": d.min(), "max_effect": d.max()})
+    return pd.DataFrame(rows, columns=["variant", "metric", "n_pairs", "mean_effect", "min_effect",
+                                       "max_effect"])
 
 
 def distributions(ok: pd.DataFrame, a: Assumptions, metrics=METRICS) -> pd.DataFrame:
@@ -249,7 +276,8 @@ def build_study_report(out_dir: str | Path, assumptions: Assumptions | None = No
     x, y = pareto_axes(ok)
     report = StudyReport(
         name=plan["study"]["name"], runs=runs, ok=ok, stability=rank_stability(ok, sites, a),
-        tornado=tornado(ok, keys, a), distributions=distributions(ok, a),
+        tornado=tornado(ok, keys, a), variants=variant_effects(ok, keys),
+        distributions=distributions(ok, a),
         pareto=pareto_fronts(ok, x, y), pareto_axes=(x, y), varied_keys=keys)
     counts = runs["status"].value_counts()
     missing = plan["n_members"] - len(runs)
@@ -339,6 +367,10 @@ def to_html(r: StudyReport) -> str:
                   "averaged over the study.</p><div class='charts'>",
                   png_img(tornado_chart(r.tornado), "chart-tornado", "Tornado chart"), "</div>",
                   html_table(r.tornado.drop(columns=["abs_effect"]), "tornado")]
+    if not r.variants.empty:
+        parts += ["<h2>What each variant does</h2><p class='note'>Difference from the base "
+                  "scenario at the same grid point and draw.</p>",
+                  html_table(r.variants, "variants")]
     metrics = [m for m in METRICS if not r.ok.empty and r.ok[m].notna().any()]
     if metrics:
         parts += ["<h2>Distributions across runs</h2><div class='charts'>",
@@ -372,11 +404,13 @@ def _strict(obj):
 
 
 def write_study_report(r: StudyReport, out_dir: str | Path) -> list[Path]:
-    """``study_report.html``, ``rank_stability.csv``, ``tornado.csv``, ``distributions.csv``,
+    """``study_report.html``, ``rank_stability.csv``, ``tornado.csv``, ``variants.csv``,
+    ``distributions.csv``,
     ``pareto.csv``, ``runs.csv`` and ``study_summary.json`` in ``out_dir``."""
     out = Path(out_dir)
     return [write_table(out / "rank_stability.csv", r.stability),
             write_table(out / "tornado.csv", r.tornado),
+            write_table(out / "variants.csv", r.variants),
             write_table(out / "distributions.csv", r.distributions),
             write_table(out / "pareto.csv", r.pareto),
             write_table(out / "runs.csv", r.runs),
