@@ -125,6 +125,10 @@ def _serial(tasks: list[dict]) -> Iterator[dict]:
         yield run_task(task)
 
 
+def _warm() -> None:
+    import siting.model.optimize  # noqa: F401
+
+
 def _dask(tasks: list[dict], scheduler: str, workers: int | None) -> Iterator[dict]:
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -138,6 +142,7 @@ def _dask(tasks: list[dict], scheduler: str, workers: int | None) -> Iterator[di
         cluster = None
         client = Client(scheduler, timeout="30s")
     try:
+        client.run(_warm)  # import the model once per worker, outside any run's timing
         total_threads = max(sum(client.nthreads().values()), 1)
         window = 2 * total_threads  # tasks in flight: bounded, whatever the study size
         pending = iter(tasks)
