@@ -234,6 +234,10 @@ def test_killed_study_resumes_without_duplicate_or_partial_rows(tmp_path):
     parts = sorted(p.name for p in (out / "sites").iterdir())
     assert parts == sorted(f"run_id={r}" for r in t["run_id"])
     assert not list(out.rglob("*.part"))  # no temporary files left behind
+    # the site tables read as one dataset partitioned by run
+    sites = pd.read_parquet(out / "sites")
+    counts = sites.groupby("run_id", observed=True).size()
+    assert sorted(counts.index.astype(str)) == sorted(t["run_id"]) and (counts == N_SITES).all()
 
 
 def test_study_report_cli(serial_out, serial_table):
