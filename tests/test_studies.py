@@ -217,3 +217,23 @@ def test_variant_effects_are_paired_by_grid_point_and_draw():
     # k=3 has no base run: left out; pairs at k=1 (-3) and k=2 (+5)
     assert (e["variant"], e["metric"], e["n_pairs"]) == ("alt", "co2_t", 2)
     assert (e["mean_effect"], e["min_effect"], e["max_effect"]) == (1.0, -3.0, 5.0)
+
+
+def test_more_draws_keep_the_earlier_ones_and_equal_integer_draws_are_two_runs(tmp_path):
+    def study(n):
+        return load_study(write_study(tmp_path, f"""
+draws:
+  n: {n}
+  seed: 2
+  params:
+    max_sites: {{dist: uniform, low: 2, high: 5, integer: true}}
+    assumptions.pue_default: {{dist: normal, mean: 1.2, sd: 0.05}}
+""", f"n{n}.yaml"))
+
+    three, six = members(study(3)), members(study(6))
+    assert [m.run_id for m in six[:3]] == [m.run_id for m in three]
+    assert [m.values for m in six[:3]] == [m.values for m in three]
+    sites = [m.values["max_sites"] for m in six]
+    assert all(v in (2.0, 3.0, 4.0, 5.0) for v in sites) and len(set(sites)) < len(sites)
+    assert all(isinstance(m.scenario["max_sites"], int) and m.error is None for m in six)
+    assert len({m.run_id for m in six}) == 6

@@ -225,11 +225,15 @@ def _resolve(raw: dict, base_dir: Path, digests: _Digests) -> tuple[dict, str | 
     return fields, None, inputs
 
 
-def run_hash(fields: dict, inputs: dict) -> str:
+def run_hash(fields: dict, inputs: dict, draw: int | None = None) -> str:
     """16 hex digits of sha256 over the canonical JSON of the resolved scenario, with each
     input file named by the sha256 of its bytes instead of its path: the same files give the
-    same run wherever the study folder lives, and changed files give a new run."""
+    same run wherever the study folder lives, and changed files give a new run. A Monte Carlo
+    member also hashes its draw number: two draws that happen to be equal (integer draws)
+    are two samples, so two runs."""
     named = {k: (f"sha256:{inputs[k]}" if k in inputs else v) for k, v in fields.items()}
+    if draw is not None:
+        named = {"scenario": named, "draw": draw}
     text = json.dumps(named, sort_keys=True, allow_nan=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -247,9 +251,12 @@ def members(study: Study) -> list[Member]:
     grid_keys = list(study.grid)
     points = list(itertools.product(*study.grid.values())) if grid_keys else [()]
     if study.draws is not None:
+        # draw by draw (all parameters of draw 0, then of draw 1, ...): raising n keeps the
+        # earlier draws, so a resumed study with more draws reuses the runs it has
         rng = np.random.default_rng(study.draws.seed)
-        samples = {k: d.sample(rng, study.draws.n) for k, d in study.draws.params.items()}
-        draws = [(i, {k: float(v[i]) for k, v in samples.items()}) for i in range(study.draws.n)]
+        params = study.draws.params
+        draws = [(i, {k: float(d.sample(rng, 1)[0]) for k, d in params.items()})
+                 for i in range(study.draws.n)]
     else:
         draws = [(None, {})]
     digests = _Digests()
@@ -267,7 +274,7 @@ def members(study: Study) -> list[Member]:
             fields, error, inputs = raw, "a varied value is not finite", {}
         else:
             fields, error, inputs = _resolve(raw, base_dir, digests)
-        rid = run_hash(fields, inputs) if error is None else run_hash({"unresolved": raw}, {})
+        rid = run_hash(fields, inputs, draw) if error is None else run_hash({"unresolved": raw}, {}, draw)
         if rid in seen:
             first = out[seen[rid]]
             raise SitingError(f"study {study.name}: members {first.index} ({first.variant} "
