@@ -142,7 +142,12 @@ def _dask(tasks: list[dict], scheduler: str, workers: int | None) -> Iterator[di
         cluster = None
         client = Client(scheduler, timeout="30s")
     try:
-        client.run(_warm)  # import the model once per worker, outside any run's timing
+        try:  # import the model once per worker, outside any run's timing
+            client.run(_warm)
+        except Exception as exc:  # noqa: BLE001 - a cluster without siting: one clear line
+            raise SitingError(f"Dask workers at {scheduler} cannot load siting "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                              "install siting where the workers run") from None
         total_threads = max(sum(client.nthreads().values()), 1)
         window = 2 * total_threads  # tasks in flight: bounded, whatever the study size
         pending = iter(tasks)
