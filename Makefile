@@ -11,10 +11,12 @@ SCENARIO  ?= scenarios/example_llama.yaml
 SITES     ?= data/regions/sites.csv
 WORKLOADS ?= scenarios/llama31_workloads.csv
 OUT       ?= out
+STUDY     ?= studies/example.yaml
+SCHEDULER ?= local
 # read datasets from the mirror when it exists, else download from the canonical URLs
 MIRROR_OPT = $(if $(wildcard $(MIRROR)),--mirror $(MIRROR),)
 
-.PHONY: help setup browser run test lint regions data bench footprint optimize report evaluate
+.PHONY: help setup browser run test lint regions data bench footprint optimize report evaluate study
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  make %-10s %s\n", $$1, $$2}'
@@ -65,3 +67,8 @@ regions: setup ## rebuild data/regions/ from the datasets (mirror by default)
 bench: setup ## print the benchmark tables
 	$(PY) bench/data_bench.py
 	$(PY) bench/model_bench.py
+	$(PY) bench/study_bench.py
+
+study: setup ## run STUDY=studies/x.yaml (SCHEDULER=local|serial|tcp://host:8786) and its report
+	$(SITING) sweep $(STUDY) --out $(OUT)/$(notdir $(basename $(STUDY))) --scheduler $(SCHEDULER)
+	$(SITING) study report $(OUT)/$(notdir $(basename $(STUDY)))

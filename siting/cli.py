@@ -162,8 +162,10 @@ def _fuels(value: str) -> list[str]:
 @sites_app.command("generate")
 def sites_generate(
     out_path: Annotated[str, typer.Option("--out", help="output .geojson, .gpkg or .csv")],
-    fuels: Annotated[str, typer.Option(help="comma-separated fuels")] = "hydro,wind,geothermal",
-    n_sites: Annotated[int, typer.Option(help="number of sites", min=1)] = 200,
+    fuels: Annotated[str | None, typer.Option(
+        help="comma-separated fuels (default: the site_cluster_fuel_* flags of the assumptions)")] = None,
+    n_sites: Annotated[int | None, typer.Option(
+        help="number of sites (default: regions_n_clusters of the assumptions)", min=1)] = None,
     radius_km: Annotated[float | None, typer.Option(help="cluster radius, km")] = None,
     max_per_country: Annotated[int | None, typer.Option(help="cap per country")] = None,
     year: Annotated[int | None, typer.Option(help="grid-intensity year")] = None,
@@ -171,11 +173,15 @@ def sites_generate(
     cache: Cache = None,
 ) -> None:
     """Generate candidate sites at renewable clusters (GPPD), enriched, ranked by energy."""
+    from siting.assumptions import RENEWABLE_FUELS, default_assumptions
     from siting.data import loaders, sites
     from siting.data.plants import load_clean_plants
     from siting.intensity import yearly_table
 
-    chosen = _fuels(fuels)
+    a = default_assumptions()
+    chosen = (_fuels(fuels) if fuels is not None
+              else [f for f in RENEWABLE_FUELS if a[f"site_cluster_fuel_{f}"]])
+    n_sites = int(a["regions_n_clusters"]) if n_sites is None else n_sites
     kw = {"mirror": mirror, "cache": cache}
     plants, _ = load_clean_plants(**kw)
     boundaries = loaders.load_boundaries(**kw)
@@ -275,7 +281,7 @@ def optimize(
 def report(
     scenario: Annotated[str, typer.Argument(help="scenario YAML")],
     out_dir: Annotated[str | None, typer.Option("--out", help="output folder (default out/<name>)")] = None,
-    baseline: Annotated[str, typer.Option(help="baseline country (ISO3)")] = "USA",
+    baseline: Annotated[str | None, typer.Option(help="baseline country (ISO3; default USA)")] = None,
     baseline_year: Annotated[int | None, typer.Option(help="baseline intensity year")] = None,
     baseline_site: Annotated[str | None, typer.Option(help="baseline site id instead")] = None,
 ) -> None:
@@ -287,7 +293,9 @@ def report(
     from siting.model import load_scenario
     from siting.model import optimize as run_optimize
     from siting.report import build_report, write_report
+    from siting.report.analysis import BASELINE_COUNTRY_ISO3
 
+    baseline = baseline or BASELINE_COUNTRY_ISO3
     sc = load_scenario(scenario)
     target = Path(out_dir or Path("out") / sc.name)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -318,7 +326,7 @@ def evaluate(
     out_dir: Annotated[str | None, typer.Option("--out", help="output folder")] = None,
     horizon_hours: Annotated[float | None, typer.Option(help="horizon, h (default 8760)")] = None,
     year: Annotated[int | None, typer.Option(help="grid-intensity year (when enriching)")] = None,
-    baseline: Annotated[str, typer.Option(help="baseline country (ISO3)")] = "USA",
+    baseline: Annotated[str | None, typer.Option(help="baseline country (ISO3; default USA)")] = None,
     mirror: Mirror = None,
     cache: Cache = None,
 ) -> None:
@@ -333,7 +341,10 @@ def evaluate(
         sites_from_frame,
         workloads_from_frame,
     )
+    from siting.report.analysis import BASELINE_COUNTRY_ISO3
     from siting.report.evaluate import evaluate_sites, write_evaluation
+
+    baseline = baseline or BASELINE_COUNTRY_ISO3
 
     if workloads:
         wl = read_workloads_table(Path(workloads))
@@ -386,6 +397,60 @@ def schema(out_path: Annotated[str | None, typer.Option("--out", help="write to 
         write_text(Path(out_path), text)
     else:
         print(text, end="")
+
+
+study_app = typer.Typer(help="Studies: analyse a sweep's results.", no_args_is_help=True)
+app.add_typer(study_app, name="study")
+
+
+@app.command()
+def sweep(
+    study: Annotated[str, typer.Argument(help="study YAML (base scenario, grid, draws, variants)")],
+    out_dir: Annotated[str | None, typer.Option("--out", help="output folder (default out/<study>)")] = None,
+    scheduler: Annotated[str, typer.Option(help="local (LocalCluster), serial, or tcp://host:port")
+                         ] = "local",
+    workers: Annotated[int | None, typer.Option(help="LocalCluster processes (default: cores)",
+                                                min=1)] = None,
+) -> None:
+    """Run every member of a study not already done in --out; resumable, failures recorded."""
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from siting.studies.spec import load_study
+    from siting.studies.sweep import run_study
+
+    st = load_study(study)
+    target = Path(out_dir or Path("out") / st.name)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=out, transient=False) as progress:
+        task = progress.add_task(f"{st.name} ({scheduler})", total=None)
+
+        def step(done: int, total: int, row: dict | None) -> None:
+            last = "starting" if row is None else f"last {row['status']}"
+            progress.update(task, completed=done, total=total, description=f"{st.name} ({scheduler}): {last}")
+
+        result = run_study(st, target, scheduler=scheduler, workers=workers, progress=step)
+    out.print(f"{result.n_members} members: {result.executed} run now, {result.skipped} already done, "
+              f"{result.failed} failed{f', {result.dropped} stale rows dropped' if result.dropped else ''}"
+              f" ({result.wall_s:.1f} s); wrote {result.runs_path}")
+
+
+@study_app.command("report")
+def study_report_cmd(
+    out_dir: Annotated[str, typer.Argument(help="study folder written by `siting sweep`")],
+) -> None:
+    """Rank stability, tornado, distributions and Pareto fronts: study_report.html and CSVs."""
+    from siting.studies.analysis import study_report
+
+    r = study_report(out_dir)
+    s = r.summary
+    out.print(f"{s['study']}: {s['successful']} successful of {s['runs']} runs "
+              f"({s['members']} members); robust sites: {', '.join(s['robust_sites']) or 'none'}")
+    print_table(r.stability.head(10)[["site_id", "name", "runs_open", "share_open"]].to_dict("records"),
+                "Most often chosen sites", {"share_open": "{:.0%}"})
+    out.print(f"report: {out_dir}/study_report.html (also rank_stability.csv, tornado.csv, "
+              "variants.csv, distributions.csv, pareto.csv)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""The three notebooks run top to bottom on the embedded default, and are committed clean."""
+"""The notebooks run top to bottom on the embedded default, and are committed clean."""
 
 from pathlib import Path
 
@@ -11,7 +11,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 def test_three_notebooks():
     assert [p.name for p in NOTEBOOKS] == ["01_explore_data.ipynb", "02_optimise_scenario.ipynb",
-                                           "03_evaluate_candidate_sites.ipynb"]
+                                           "03_evaluate_candidate_sites.ipynb", "04_study.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -17,6 +17,7 @@ from siting.data.grid import site_grid_intensity
 from siting.intensity import country_intensity
 from siting.io import write_geojson, write_json, write_table, write_text
 from siting.report import charts
+from siting.report.analysis import BASELINE_COUNTRY_ISO3
 from siting.report.render import (
     _intensity_colour,
     cards_html,
@@ -35,7 +36,7 @@ EXISTING_CREDITED = ("location-based, minus existing non-additional renewables n
 
 def evaluate_sites(sites: pd.DataFrame, workloads: pd.DataFrame,
                    assumptions: Assumptions | None = None, *,
-                   horizon_hours: float | None = None, baseline: str = "USA",
+                   horizon_hours: float | None = None, baseline: str = BASELINE_COUNTRY_ISO3,
                    grid_at_site: bool = True, existing_renewables: bool = False,
                    year: int | None = None, mirror=None, cache=None, runtime: bool = True
                    ) -> pd.DataFrame:
