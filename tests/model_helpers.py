@@ -22,15 +22,18 @@ def lp_given(p: Problem, open_sites: tuple[int, ...], fixed: dict[int, int]) -> 
     gh = wl["gpu_hours"].to_numpy(float)
     e = wl["energy_mwh"].to_numpy(float)
     cap = st["capacity_gpus"].to_numpy(float) * H
+    # GPU capacity holds in every period: a month holds its calendar share of the horizon
+    days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], float)
+    period_h = np.array([H]) if T == 1 else H * days / days.sum()
     cap_mw = st["capacity_mw"].to_numpy(float)
     rci = st["renewable_ci_g_per_kwh"].to_numpy(float)
     # fixed loads from unsplittable work
-    fixed_gh = np.zeros(p.n_sites)
+    fixed_gh = np.zeros((p.n_sites, T))
     fixed_load = np.zeros((p.n_sites, T))
     for w, s in fixed.items():
         if s not in opened:
             return np.inf
-        fixed_gh[s] += gh[w]
+        fixed_gh[s] += gh[w] * p.share[w]
         fixed_load[s] += pue[s] * e[w] * p.share[w]
     nx, nr = len(split) * len(opened), len(opened) * T
     n = nx + 2 * nr  # x, r, g
@@ -51,11 +54,12 @@ def lp_given(p: Problem, open_sites: tuple[int, ...], fixed: dict[int, int]) -> 
                 row[xi(k, j)] = -pue[s] * e[w] * p.share[w, t]
             A_eq.append(row)
             b_eq.append(fixed_load[s, t])
-        row = np.zeros(n)
-        for k, w in enumerate(split):
-            row[xi(k, j)] = gh[w]
-        A_ub.append(row)
-        b_ub.append(cap[s] - fixed_gh[s])
+        for t in range(T):
+            row = np.zeros(n)
+            for k, w in enumerate(split):
+                row[xi(k, j)] = gh[w] * p.share[w, t]
+            A_ub.append(row)
+            b_ub.append(cap[s] / H * period_h[t] - fixed_gh[s, t])
         if not np.isnan(cap_mw[s]) and cap_mw[s] > 0:
             row = np.zeros(n)
             for k, w in enumerate(split):

@@ -203,9 +203,8 @@ def enrich(sites: gpd.GeoDataFrame, *, plants: gpd.GeoDataFrame,
         found = assign_country(out, boundaries, assumptions=assumptions)
         out["country_iso3"] = out["country_iso3"].fillna(found) if "country_iso3" in out else found
     # finest grid intensity from the embedded default only (permissive data: this feeds data/regions)
-    from siting.assumptions import default_assumptions
     from siting.data.grid import site_grid_intensity
-    grid = site_grid_intensity(out, default_assumptions(), year=year, runtime=False,
+    grid = site_grid_intensity(out, assumptions, year=year, runtime=False,
                                yearly=intensity)
     grid["grid_year"] = grid["grid_ci_year"]
     if "grid_ci_g_per_kwh" in out:

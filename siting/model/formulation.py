@@ -370,7 +370,8 @@ def formulate(problem: Problem, options: ModelOptions = ModelOptions(), *,
     plain = options.formulation == "plain"
     classes = workload_classes(problem, aggregate=options.aggregate and not plain)
     keep = np.arange(problem.n_sites)
-    if not plain and options.prune_sites:
+    # dominance compares capacity over the horizon: valid with one period only
+    if not plain and options.prune_sites and problem.n_periods == 1:
         keep = np.flatnonzero(~dominated_sites(problem, classes))
     sa = SiteArrays.from_problem(problem, keep)
     S, C, T = sa.n, classes.n, problem.n_periods
@@ -459,6 +460,25 @@ def formulate(problem: Problem, options: ModelOptions = ModelOptions(), *,
     if use_y:
         b.coefs(gpu_rows, y_col[gs], -sa.cap_gpu_hours[gs])
 
+    # (3b) GPU capacity in every period. With one period this is (3). With several, a job
+    # runs flat within its months, so its busy GPUs in month t are gpu_hours x f_wt / h_t and
+    # (3) summed over the horizon would let a site run more GPUs in a month than it has.
+    if T > 1:
+        h_t = problem.period_hours
+        sel_t = np.repeat(np.arange(T), len(ci))
+        cc, ss = np.tile(ci, T), np.tile(si, T)
+        vals = gh[cc] * classes.share[cc, sel_t]
+        keep = vals > 0
+        rows["gpu_cap_period"] = b.rows([f"gpu_cap_{site_ids[s]}_{problem.periods[t]}"
+                                         for s in range(S) for t in range(T)], -np.inf,
+                                        0.0 if use_y else np.repeat(sa.cap_gpu_hours / problem.horizon_hours, T)
+                                        * np.tile(h_t, S))
+        period_row = rows["gpu_cap_period"].reshape(S, T)
+        b.coefs(period_row[ss[keep], sel_t[keep]], np.tile(x_cols, T)[keep], vals[keep])
+        if use_y:
+            b.coefs(rows["gpu_cap_period"], np.repeat(y_col, T),
+                    -np.repeat(sa.cap_gpu_hours / problem.horizon_hours, T) * np.tile(h_t, S))
+
     # site IT energy per period: either directly from x, or via E_sp auxiliaries (monthly)
     use_aux = not plain and T > 1 and not options.strengthen
     e_col = None
@@ -536,6 +556,9 @@ def formulate(problem: Problem, options: ModelOptions = ModelOptions(), *,
         rows_f = rows[family]
         has = (rows_f >= 0) & np.isfinite(cap) & (cap > 0)
         scale[rows_f[has]] = cap[has]
+    if "gpu_cap_period" in rows:
+        per = (sa.cap_gpu_hours / problem.horizon_hours)[:, None] * problem.period_hours[None, :]
+        scale[rows["gpu_cap_period"]] = np.where(per > 0, per, 1.0).ravel()
     A = (sp.diags(1.0 / scale) @ A).tocsr()
     row_lb, row_ub = row_lb / scale, row_ub / scale
     return MatrixModel(

@@ -37,6 +37,8 @@ def prepare(problem: Problem, options: ModelOptions, solver: SolverOptions
         budget = (None if solver.time_limit_s is None
                   else assumption("solver_warm_start_share") * solver.time_limit_s)
         start = warm_start(mm, budget)
+        if start is not None and not satisfies_rows(mm, start.values):
+            start = None  # a start that breaks a row (e.g. capacity in one month) is no start
         if options.reduced_cost_fixing and start is not None and start.root is not None:
             fixed = reduced_cost_fixing(mm, start.root, float(mm.cost @ start.values))
             ub = mm.ub.copy()
@@ -45,6 +47,14 @@ def prepare(problem: Problem, options: ModelOptions, solver: SolverOptions
     if options.packing_rows == "start":
         mm = without_packing_rows(mm)
     return mm, start, time.perf_counter() - t0
+
+
+def satisfies_rows(mm: MatrixModel, values, tol: float = 1e-7) -> bool:
+    """Does ``values`` keep every row and bound of ``mm`` (to ``tol``)? Reduced-cost fixing
+    and the hand-over are valid only from a feasible start."""
+    ax = mm.A @ values
+    return bool((ax >= mm.row_lb - tol).all() and (ax <= mm.row_ub + tol).all()
+                and (values >= mm.lb - tol).all() and (values <= mm.ub + tol).all())
 
 
 MIN_SOLVE_S = 1.0

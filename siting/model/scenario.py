@@ -278,6 +278,15 @@ class Problem:
     def n_periods(self) -> int:
         return self.grid_ci.shape[1]
 
+    @property
+    def period_hours(self) -> np.ndarray:
+        """(T,) hours in each period: the horizon, or each month's share of it (its calendar
+        hours in a non-leap year, scaled to the horizon)."""
+        if self.n_periods == 1:
+            return np.array([self.horizon_hours])
+        month_hours = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], float) * 24
+        return month_hours / month_hours.sum() * self.horizon_hours
+
 
 def facility_energy_cap_mwh(sites: pd.DataFrame, horizon_hours: float) -> np.ndarray:
     """``capacity_mw`` x horizon per site (facility MWh); inf where there is no cap

@@ -81,6 +81,15 @@ def highs_model(mm: MatrixModel, integer: bool = True) -> highspy.Highs:
     return h
 
 
+def set_threads(h: highspy.Highs, threads: int | None) -> None:
+    """HiGHS runs one global thread scheduler, sized when the first solve starts; a later
+    solve asking for another size fails with "Not Set". Reset the scheduler first."""
+    if threads is None:
+        return
+    highspy.Highs.resetGlobalScheduler(True)
+    h.setOptionValue("threads", int(threads))
+
+
 _HIGHS_STATUS = {
     highspy.HighsModelStatus.kOptimal: "optimal",
     highspy.HighsModelStatus.kInfeasible: "infeasible",
@@ -115,8 +124,7 @@ def solve_highs(mm: MatrixModel, opts: SolverOptions, start: Start | None = None
     h.setOptionValue("mip_rel_gap", float(opts.rel_gap))
     if opts.time_limit_s is not None:
         h.setOptionValue("time_limit", float(opts.time_limit_s))
-    if opts.threads is not None:
-        h.setOptionValue("threads", int(opts.threads))
+    set_threads(h, opts.threads)
     from_dive = start is not None and start.source == "dive"
     if opts.start_tuning == "on" or (opts.start_tuning == "auto" and from_dive):
         for option, value in START_TUNING.items():

@@ -19,18 +19,24 @@ def random_problem(n_sites: int, n_workloads: int, n_periods: int = 1, *, seed: 
     ren_ci = rng.choice([11.0, 24.0, 38.0, 48.0], n_sites)
     gpu_kw = rng.choice([0.4, 0.7, 1.0], n_workloads)
     gh = rng.lognormal(np.log(2e6), 1.0, n_workloads)
-    cap_total = gh.sum() / tightness
+    start = rng.integers(1, MONTHS + 1, n_workloads) if n_periods > 1 else np.ones(n_workloads, int)
+    length = rng.integers(1, MONTHS + 1, n_workloads)
+    end = np.minimum(start + length - 1, MONTHS) if n_periods > 1 else np.full(n_workloads, MONTHS)
+    # capacity holds in every month: size sites by each job's GPU rate in its window, as
+    # GPU-hours over a year (a one-month job of 1M GPU-hours needs 12M a year's worth)
+    rate_gh = gh * MONTHS / (end - start + 1)
+    cap_total = rate_gh.sum() / tightness
     cap_gh = rng.dirichlet(np.ones(n_sites) * 2) * cap_total
     # feasible by construction: every job larger than a typical site gets a site of its own
     # (at least three sites can hold any job)
     unsplit = rng.uniform(size=n_workloads) < unsplittable_share
     typical = np.quantile(cap_gh, 0.9)
-    big_jobs = np.flatnonzero(unsplit & (gh > typical))
+    big_jobs = np.flatnonzero(unsplit & (rate_gh > typical))
     n_big = min(n_sites, max(3, len(big_jobs)))
     hosts = rng.choice(n_sites, size=n_big, replace=False)
-    need = np.full(n_big, 1.5 * gh.max())
-    need[: len(big_jobs)] = 1.2 * np.sort(gh[big_jobs])[::-1][:n_big] if len(big_jobs) else need[:0]
-    need[:3] = 1.5 * gh.max()
+    need = np.full(n_big, 1.5 * rate_gh.max())
+    need[: len(big_jobs)] = 1.2 * np.sort(rate_gh[big_jobs])[::-1][:n_big] if len(big_jobs) else need[:0]
+    need[:3] = 1.5 * rate_gh.max()
     cap_gh[hosts] = np.maximum(cap_gh[hosts], need)
     cap_gpus = cap_gh / 8760
     it_mwh = gh * gpu_kw / 1000
@@ -49,8 +55,6 @@ def random_problem(n_sites: int, n_workloads: int, n_periods: int = 1, *, seed: 
     sites["name"] = sites["site_id"]
     sites["country_iso3"] = ""
     sites["kind"] = "random"
-    start = rng.integers(1, MONTHS + 1, n_workloads) if n_periods > 1 else np.ones(n_workloads, int)
-    length = rng.integers(1, MONTHS + 1, n_workloads)
     workloads = pd.DataFrame({
         "workload_id": [f"w{j:03d}" for j in range(n_workloads)],
         "gpu_hours": gh,
@@ -59,7 +63,7 @@ def random_problem(n_sites: int, n_workloads: int, n_periods: int = 1, *, seed: 
         "gpu_power_kw": gpu_kw,
         "overhead_share": 0.0,
         "start_month": start,
-        "end_month": np.minimum(start + length - 1, MONTHS) if n_periods > 1 else MONTHS,
+        "end_month": end,
     })
     workloads["energy_mwh"] = workloads["gpu_hours"] * workloads["gpu_power_kw"] / 1000
     monthly = None

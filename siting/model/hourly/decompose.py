@@ -26,7 +26,7 @@ from siting.errors import SitingError
 from siting.model.hourly.formulation import create_model, credit_weights
 from siting.model.hourly.linear import INF, LinearModel
 from siting.model.hourly.problem import HourlyProblem, Objective
-from siting.model.solve import START_TUNING
+from siting.model.solve import START_TUNING, set_threads
 
 CUT_TOL = 1e-9
 
@@ -193,8 +193,7 @@ class Decomposition:
         limits = self._limits()
         credit_limits = bool(limits) or self.obj.cfe_target is not None
         h.setOptionValue("mip_rel_gap", float(rel_gap))
-        if threads is not None:
-            h.setOptionValue("threads", int(threads))
+        set_threads(h, threads)
         int_cols = np.flatnonzero(self.integer).astype(np.int32)
         best, best_obj, bound, rounds, worst = None, math.inf, None, 0, 0.0
         status = "no_solution"
@@ -294,8 +293,7 @@ def solve_explicit(p: HourlyProblem, obj: Objective, rel_gap: float = 1e-6,
     h.setOptionValue("mip_rel_gap", float(rel_gap))
     if time_limit_s is not None:
         h.setOptionValue("time_limit", float(time_limit_s))
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
+    set_threads(h, threads)
     build_s = time.perf_counter() - t0
     h.run()
     ms = h.getModelStatus()
