@@ -15,6 +15,7 @@ import pandas as pd
 
 from siting.assumptions import assumption
 from siting.data import loaders, sites
+from siting.data.profile_sources import build_profiles
 from siting.data.registry import get_dataset
 from siting.io import write_geojson, write_table, write_text
 from siting.paths import REPO_ROOT, RESOURCES_DIR
@@ -43,6 +44,7 @@ def build_all(mirror=None, cache=None, out: Path = REPO_ROOT / "data" / "regions
         build_yearly_intensity(mirror, cache, out),
         *build_default_sites(mirror, cache, out),
         build_basemap(mirror, cache, out),
+        *build_profiles(mirror, cache, out),
         write_sources(out),
     ]
 

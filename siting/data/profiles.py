@@ -1,0 +1,356 @@
+"""Hourly supply profiles per site and technology, with provenance.
+
+:func:`site_profiles` gives, for every site and technology, an hourly capacity factor in
+[0, 1] on a :class:`~siting.timegrid.TimeGrid` (MW produced per MW installed, hour by hour,
+UTC), and says where each series comes from. A site takes the first of:
+
+1. **measured**: the series of the zone the site lies in:
+   * EIA-930 balancing area (2022; ``wind_onshore``, ``solar_pv``, hydro), a site being in a
+     BA when it lies within the BA's approximate footprint circle
+     (``siting/resources/profile_zones_eia.csv``; the nearest centre wins where circles overlap);
+   * Dispa-SET zone = the site's country (2016; ``solar_pv``, ``wind_onshore``,
+     ``wind_offshore``, ``hydro_ror``; run time only, EUPL).
+2. **modelled** (solar, hydro, geothermal only):
+   * ``solar_pv``: pvlib clear-sky (Ineichen, fixed Linke turbidity; sun position by pvlib's
+     ephemeris method, within 0.4 degrees of NREL SPA) irradiance on a fixed
+     plane tilted at the site's latitude facing the equator, at the middle of each UTC hour at
+     the site's own latitude and longitude, DC losses and a DC/AC ratio with inverter clipping,
+     scaled so its annual capacity factor equals the country's GPPD-implied solar capacity
+     factor (or ``capacity_factor_solar``). Zero whenever the sun is below the horizon.
+   * ``geothermal``: flat at the country's GPPD-implied geothermal capacity factor (or
+     ``capacity_factor_geothermal``).
+   * hydro: the country's PLEXOS-World monthly capacity factors (run time only), else flat at
+     the country's GPPD-implied hydro capacity factor (or ``capacity_factor_hydro``).
+3. **proxy** (wind): the measured series of the same technology whose zone's reference point is
+   nearest (haversine), with ``proxy_distance_km``.
+4. **unavailable**: no series of that technology exists in the sources used (offshore wind
+   without the run-time Dispa-SET data): all zeros, so nothing of it can be procured.
+
+``hydro_reservoir`` is *monthly energy*: its hourly values are the month's mean capacity factor,
+flat within the month, and a model may shift that energy between the hours of the month
+(provenance ``shiftable_within = "month"``). ``hydro_ror`` is hourly as given and may not be
+shifted (``shiftable_within = "none"``); from EIA-930 it is the BA's whole hydro fleet hour by
+hour (EIA-930 does not separate run-of-river from reservoir plants).
+
+A source from another year than the grid's is placed on the grid by (month, day, hour of the
+day, UTC); a 29 February missing in the source takes 28 February. ``profile_source`` says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from siting.assumptions import Assumptions
+from siting.data import profile_sources as src
+from siting.errors import SitingError
+from siting.geo import haversine_km
+from siting.timegrid import TimeGrid
+
+TECHNOLOGIES = src.TECHNOLOGIES
+PROFILE_KINDS = ("measured", "modelled", "proxy", "unavailable")
+PROVENANCE_COLUMNS = ["site_id", "technology", "profile_kind", "profile_source", "proxy_distance_km",
+                      "annual_cf", "grid_mean_cf", "shiftable_within"]
+MODELLED = ("solar_pv", "geothermal", "hydro_ror", "hydro_reservoir")
+_FUEL = {"solar_pv": "solar", "geothermal": "geothermal", "hydro_ror": "hydro",
+         "hydro_reservoir": "hydro", "wind_onshore": "wind", "wind_offshore": "wind"}
+
+
+@dataclass(frozen=True)
+class MeasuredSeries:
+    """One measured capacity-factor series on its own source calendar."""
+
+    dataset: str
+    zone: str
+    technology: str
+    column: str
+    lat: float
+    lon: float
+    country_iso3: str | None  # zone = country (Dispa-SET); None for BAs (footprint circle)
+    radius_km: float | None
+    values: pd.Series  # hourly CF, UTC index over one calendar year
+
+    @property
+    def year(self) -> int:
+        return int(self.values.index[0].year)
+
+
+# ---------------------------------------------------------------- calendar mapping
+def source_positions(source_index: pd.DatetimeIndex, grid: TimeGrid) -> np.ndarray:
+    """For each grid hour, the position in ``source_index`` (one calendar year, UTC) with the same
+    month, day and hour of the day; 29 February takes 28 February where the source lacks it."""
+    def key(ts: pd.DatetimeIndex) -> np.ndarray:
+        return (ts.month * 10000 + ts.day * 100 + ts.hour).to_numpy()
+
+    src_key = pd.Index(key(source_index))
+    if not src_key.is_unique:
+        raise SitingError("profile source: duplicate (month, day, hour) in its calendar")
+    grid_key = key(grid.timestamps)
+    if 22900 not in src_key:  # 29 February 00h absent: non-leap source
+        leap = (grid_key // 100) == 229
+        grid_key = np.where(leap, grid_key - 100, grid_key)  # 0229hh -> 0228hh
+    pos = src_key.get_indexer(grid_key)
+    if (pos < 0).any():
+        raise SitingError("profile source does not cover every (month, day, hour) of the grid")
+    return pos
+
+
+def _on_grid(series: pd.Series, grid: TimeGrid) -> np.ndarray:
+    return series.to_numpy(dtype=float)[source_positions(series.index, grid)]
+
+
+def _monthly_on_grid(series: pd.Series, grid: TimeGrid) -> np.ndarray:
+    """The series' calendar-month means, flat within each month of the grid."""
+    means = series.groupby(series.index.month).mean()
+    return means.reindex(range(1, 13)).to_numpy(dtype=float)[grid.month - 1]
+
+
+def _year_note(source_year: int, grid: TimeGrid) -> str:
+    years = sorted({grid.start.year, (grid.end - pd.Timedelta(hours=1)).year})
+    if years == [source_year]:
+        return f"{source_year}"
+    span = "-".join(str(y) for y in dict.fromkeys([years[0], years[-1]]))
+    return f"{source_year} placed on {span} by (month, day, hour)"
+
+
+# ---------------------------------------------------------------- modelled solar
+def clear_sky_pv(lat: float, lon: float, grid: TimeGrid, target_cf: float,
+                 assumptions: Assumptions) -> tuple[np.ndarray, float]:
+    """Clear-sky PV capacity factor (per MW AC) at ``lat, lon`` on ``grid``, scaled so that its
+    mean over the calendar year of ``grid.start`` is ``target_cf``. Returns (values, year CF)."""
+    import pvlib
+    from scipy.optimize import brentq
+
+    first = grid.start.year
+    last = (grid.end - pd.Timedelta(hours=1)).year
+    span = TimeGrid.between(pd.Timestamp(year=first, month=1, day=1, tz="UTC"),
+                            pd.Timestamp(year=last + 1, month=1, day=1, tz="UTC"))
+    mid = span.timestamps + pd.Timedelta(minutes=30)  # each value is the hour [t, t+1)
+    loc = pvlib.location.Location(lat, lon, tz="UTC")
+    pos = loc.get_solarposition(mid, method="ephemeris")  # pvlib's fast ephemeris (within 0.4 deg of SPA)
+    cs = loc.get_clearsky(mid, model="ineichen", solar_position=pos,
+                          linke_turbidity=assumptions["profile_solar_linke_turbidity"])
+    tilt = abs(float(lat))
+    azimuth = 180.0 if lat >= 0 else 0.0  # facing the equator
+    poa = pvlib.irradiance.get_total_irradiance(
+        tilt, azimuth, pos["apparent_zenith"], pos["azimuth"],
+        cs["dni"], cs["ghi"], cs["dhi"], model="isotropic")["poa_global"]
+    up = pos["apparent_zenith"].to_numpy() < 90.0
+    dc = np.where(up, np.nan_to_num(poa.to_numpy()), 0.0) / 1000.0  # kW/m2 = per-unit of STC
+    raw = dc * (1.0 - assumptions["profile_solar_losses_share"]) * assumptions["profile_solar_dc_ac_ratio"]
+    raw = np.clip(raw, 0.0, None)
+    year_hours = TimeGrid.year(first).n_hours
+    year_raw = raw[:year_hours]
+    ceiling = float((year_raw > 0).mean())
+    if not 0.0 < target_cf < ceiling:
+        raise SitingError(f"solar profile at ({lat:.3f}, {lon:.3f}): annual capacity factor "
+                          f"{target_cf:.3f} is not reachable (daylight share {ceiling:.3f})")
+
+    def annual(k: float) -> float:
+        return float(np.minimum(k * year_raw, 1.0).mean()) - target_cf
+
+    k = brentq(annual, 0.0, 1e3 / max(year_raw.max(), 1e-9), xtol=1e-12)
+    values = np.minimum(k * raw, 1.0)
+    offset = int((grid.start - span.start) / pd.Timedelta(hours=1))
+    return values[offset:offset + grid.n_hours], float(np.minimum(k * year_raw, 1.0).mean())
+
+
+# ---------------------------------------------------------------- sources in one place
+@dataclass
+class _Sources:
+    measured: dict[str, list[MeasuredSeries]]  # technology -> series
+    country_cf: pd.DataFrame  # country_iso3, fuel, capacity_mw, annual_cf (GPPD)
+    plexos: pd.DataFrame | None  # country_iso3, m1..m12
+
+
+def _gather(runtime: bool, mirror, cache, assumptions: Assumptions) -> _Sources:
+    embedded = src.load_embedded()
+    zones = src.eia_zones().set_index("ba")
+    measured: dict[str, list[MeasuredSeries]] = {t: [] for t in TECHNOLOGIES}
+    plexos = None
+    if runtime:
+        rt = src.load_runtime(cache, int(assumptions["profile_eia_year"]), mirror=mirror,
+                              assumptions=assumptions)
+        eia_hourly = rt["eia_hourly"]
+        points = rt["dispaset_zones"].set_index("zone")
+        for key in rt["dispaset_hourly"].columns:
+            zone, tech = src.split_key(key)
+            measured[tech].append(MeasuredSeries(
+                "dispaset-af-2016", zone, tech, src.DISPASET_COLUMNS[tech],
+                float(points.at[zone, "lat"]), float(points.at[zone, "lon"]),
+                src.DISPASET_ISO3[zone], None, rt["dispaset_hourly"][key]))
+        plexos = rt["plexos_hydro"]
+    else:
+        eia_hourly = embedded["eia_hourly"]
+    for key in eia_hourly.columns:
+        ba, tech = src.split_key(key)
+        z = zones.loc[ba]
+        measured[tech].append(MeasuredSeries(
+            f"eia-hourly-ba-{int(assumptions['profile_eia_year'])}", ba, tech,
+            src.EIA_COLUMNS[tech], float(z["lat"]), float(z["lon"]), None,
+            float(z["radius_km"]), eia_hourly[key]))
+    # reservoir hydro: the same measured hydro series, taken as monthly energy
+    measured["hydro_reservoir"] = [
+        MeasuredSeries(s.dataset, s.zone, "hydro_reservoir", s.column, s.lat, s.lon,
+                       s.country_iso3, s.radius_km, s.values)
+        for s in measured["hydro_ror"] if s.dataset.startswith("eia-")]
+    return _Sources(measured, embedded["country_cf"], plexos)
+
+
+def _country_cf(sources: _Sources, iso3: str, technology: str, assumptions: Assumptions
+                ) -> tuple[float, str]:
+    fuel = _FUEL[technology]
+    t = sources.country_cf
+    row = t[(t["country_iso3"] == iso3) & (t["fuel"] == fuel)]
+    if len(row) and row["capacity_mw"].iloc[0] >= assumptions["profile_country_cf_min_capacity_mw"] \
+            and row["annual_cf"].iloc[0] > 0:
+        r = row.iloc[0]
+        return float(r["annual_cf"]), (f"GPPD v1.3 {iso3} {fuel} fleet CF {r['annual_cf']:.3f} "
+                                       f"({int(r['n_plants'])} plants, {r['capacity_mw']:.0f} MW)")
+    key = f"capacity_factor_{fuel}"
+    return float(assumptions[key]), f"assumption {key} = {assumptions[key]:.3f}"
+
+
+# ---------------------------------------------------------------- public API
+def _validate_sites(sites: pd.DataFrame) -> pd.DataFrame:
+    df = pd.DataFrame(sites).copy()
+    if ("lat" not in df or "lon" not in df) and "geometry" in df:
+        crs = getattr(sites, "crs", None)
+        if crs is not None and crs.to_epsg() != 4326:
+            raise SitingError(f"sites: geometry CRS is {crs}, expected EPSG:4326")
+        df["lat"], df["lon"] = sites.geometry.y.to_numpy(), sites.geometry.x.to_numpy()
+    missing = [c for c in ("site_id", "lat", "lon", "country_iso3") if c not in df]
+    if missing:
+        raise SitingError(f"sites: missing column(s) {', '.join(missing)}")
+    for col, lo, hi in (("lat", -90, 90), ("lon", -180, 180)):
+        v = pd.to_numeric(df[col], errors="coerce")
+        bad = ~v.between(lo, hi)
+        if bad.any():
+            i = int(bad.to_numpy().nonzero()[0][0])
+            raise SitingError(f"sites: row {i + 1} (site {df['site_id'].iloc[i]}): {col}: expected a "
+                              f"number in [{lo}, {hi}], got {df[col].iloc[i]!r}")
+        df[col] = v.astype(float)
+    return df.reset_index(drop=True)
+
+
+def site_profiles(sites, grid: TimeGrid, technologies: Sequence[str], assumptions: Assumptions, *,
+                  mirror=None, cache=None, runtime: bool = True) -> tuple[np.ndarray, pd.DataFrame]:
+    """Hourly capacity factors ``(S, K, grid.n_hours)`` in [0, 1] for ``sites`` (rows, in order)
+    and ``technologies`` (in order), and their provenance, one row per (site, technology):
+    ``site_id, technology, profile_kind, profile_source, proxy_distance_km`` (NaN unless proxy),
+    ``annual_cf`` (the source series' capacity factor over its own calendar year),
+    ``grid_mean_cf`` (the mean over the grid's hours) and ``shiftable_within`` ("month" for
+    reservoir hydro, else "none").
+
+    ``runtime=True`` also uses the run-time sources (Dispa-SET, PLEXOS, full-precision EIA) from
+    the cache, building them from ``mirror`` (or the network) when missing; ``runtime=False``
+    uses only the committed ``data/regions`` data and modelled series."""
+    technologies = list(technologies)
+    unknown = [t for t in technologies if t not in TECHNOLOGIES]
+    if unknown:
+        raise SitingError(f"profiles: unknown technolog{'ies' if len(unknown) > 1 else 'y'} "
+                          f"{', '.join(map(repr, unknown))}; known: {', '.join(TECHNOLOGIES)}")
+    if len(set(technologies)) != len(technologies):
+        raise SitingError("profiles: technologies are repeated")
+    df = _validate_sites(sites)
+    sources = _gather(runtime, mirror, cache, assumptions)
+    lat, lon = df["lat"].to_numpy(), df["lon"].to_numpy()
+    iso3 = df["country_iso3"].astype(str).to_numpy()
+    out = np.zeros((len(df), len(technologies), grid.n_hours))
+    prov: list[dict] = []
+    cache_pv: dict[tuple, tuple[np.ndarray, float]] = {}
+    for k, tech in enumerate(technologies):
+        series = sources.measured[tech]
+        if series:  # (S, Z) distances from every site to every measured zone's reference point
+            dist = haversine_km(lat[:, None], lon[:, None], np.array([s.lat for s in series])[None, :],
+                                np.array([s.lon for s in series])[None, :])
+            inside = np.array([[(s.country_iso3 == c) if s.country_iso3 is not None
+                                else False for s in series] for c in iso3])
+            radius = np.array([s.radius_km if s.radius_km is not None else -1.0 for s in series])
+            inside |= dist <= radius[None, :]
+        for i in range(len(df)):  # sites x technologies (hundreds); each a vectorised series
+            row = {"site_id": df["site_id"].iloc[i], "technology": tech, "proxy_distance_km": np.nan,
+                   "shiftable_within": "month" if tech == "hydro_reservoir" else "none"}
+            own = np.flatnonzero(inside[i]) if series else np.array([], dtype=int)
+            if own.size:
+                j = own[np.argmin(dist[i, own])]
+                values, row["profile_kind"] = _measured(series[j], grid), "measured"
+                row["profile_source"] = _measured_source(series[j], grid)
+                row["annual_cf"] = float(series[j].values.mean())
+            elif tech in MODELLED:
+                values, row["profile_source"], row["annual_cf"] = _modelled(
+                    tech, lat[i], lon[i], iso3[i], grid, sources, assumptions, cache_pv)
+                row["profile_kind"] = "modelled"
+            elif series:
+                j = int(np.argmin(dist[i]))
+                values, row["profile_kind"] = _measured(series[j], grid), "proxy"
+                row["profile_source"] = _measured_source(series[j], grid)
+                row["proxy_distance_km"] = float(dist[i, j])
+                row["annual_cf"] = float(series[j].values.mean())
+            else:
+                values, row["profile_kind"], row["annual_cf"] = 0.0, "unavailable", 0.0
+                row["profile_source"] = ("no measured series of this technology in the sources used"
+                                         + ("" if runtime else " (committed data only; "
+                                            "Dispa-SET offshore wind needs runtime=True)"))
+            out[i, k] = values
+            row["grid_mean_cf"] = float(out[i, k].mean())
+            prov.append(row)
+    if not (np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0):
+        raise SitingError("profiles: a capacity factor fell outside [0, 1]")  # a bug, not bad input
+    return out, pd.DataFrame(prov, columns=PROVENANCE_COLUMNS)
+
+
+def _measured(s: MeasuredSeries, grid: TimeGrid) -> np.ndarray:
+    if s.technology == "hydro_reservoir":
+        return _monthly_on_grid(s.values, grid)
+    return _on_grid(s.values, grid)
+
+
+def _measured_source(s: MeasuredSeries, grid: TimeGrid) -> str:
+    where = f"country {s.country_iso3}" if s.country_iso3 else "balancing area"
+    what = {"hydro_ror": " (all hydro of the zone, hourly)",
+            "hydro_reservoir": " (all hydro of the zone, monthly energy)"}.get(s.technology, "")
+    return f"{s.dataset} {where} {s.zone} {s.column}{what}, {_year_note(s.year, grid)}"
+
+
+def _modelled(tech: str, lat: float, lon: float, iso3: str, grid: TimeGrid, sources: _Sources,
+              assumptions: Assumptions, cache_pv: dict) -> tuple[np.ndarray, str, float]:
+    if tech == "solar_pv":
+        target, basis = _country_cf(sources, iso3, tech, assumptions)
+        key = (round(lat, 6), round(lon, 6), target)
+        if key not in cache_pv:
+            cache_pv[key] = clear_sky_pv(lat, lon, grid, target, assumptions)
+        values, year_cf = cache_pv[key]
+        return values, (f"pvlib clear-sky (Ineichen) at ({lat:.3f}, {lon:.3f}), tilt = |lat|, "
+                        f"scaled to {basis}"), year_cf
+    if tech == "geothermal":
+        cf, basis = _country_cf(sources, iso3, tech, assumptions)
+        return np.full(grid.n_hours, cf), f"flat at {basis}", cf
+    # hydro: PLEXOS-World monthly (run time) or GPPD annual, flat within each month
+    plexos = sources.plexos
+    if plexos is not None and (plexos["country_iso3"] == iso3).any():
+        row = plexos[plexos["country_iso3"] == iso3].iloc[0]
+        monthly = row[[f"m{m}" for m in range(1, 13)]].to_numpy(dtype=float)
+        hours = TimeGrid.year(grid.start.year).periods("monthly").hours
+        annual = float((monthly * hours).sum() / hours.sum())
+        nodes = "country node" if row["n_nodes"] == 1 else f"mean of {int(row['n_nodes'])} sub-nodes"
+        return (monthly[grid.month - 1],
+                f"plexos-world-hydro-monthly {iso3} ({nodes}), 15-year average monthly CF", annual)
+    cf, basis = _country_cf(sources, iso3, tech, assumptions)
+    return np.full(grid.n_hours, cf), f"flat at {basis} (no monthly profile)", cf
+
+
+def count_kinds(provenance: pd.DataFrame) -> pd.DataFrame:
+    """Rows per technology and profile kind (the proxy count for the report)."""
+    return (provenance.groupby(["technology", "profile_kind"]).size().unstack(fill_value=0)
+            .reindex(columns=list(PROFILE_KINDS), fill_value=0))
+
+
+def write_provenance(dest, provenance: pd.DataFrame):
+    """Provenance CSV; a non-proxy's distance is written as an empty field."""
+    from siting.io import write_table
+
+    return write_table(dest, provenance, float_format="%.6g")
