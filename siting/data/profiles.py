@@ -300,7 +300,9 @@ def site_profiles(sites, grid: TimeGrid, technologies: Sequence[str], assumption
             prov.append(row)
     if not (np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0):
         raise SitingError("profiles: a capacity factor fell outside [0, 1]")  # a bug, not bad input
-    return out, pd.DataFrame(prov, columns=PROVENANCE_COLUMNS)
+    n_sites = len(df)
+    order = [k * n_sites + i for i in range(n_sites) for k in range(len(technologies))]
+    return out, pd.DataFrame([prov[j] for j in order], columns=PROVENANCE_COLUMNS)  # sites outer
 
 
 def _measured(s: MeasuredSeries, grid: TimeGrid) -> np.ndarray:
