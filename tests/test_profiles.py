@@ -363,3 +363,17 @@ def test_cli_build_profiles_fills_the_cache(tmp_path, mirror):
     assert all(p.is_file() for p in paths.values())
     ds = pd.read_parquet(paths["dispaset_summary"])
     assert ds.set_index(["zone", "technology"]).at[("NL", "hydro_ror"), "status"] == "non-finite values"
+
+
+def test_provenance_csv_leaves_non_proxy_distance_empty(embedded_profiles, tmp_path):
+    from siting.data.profiles import write_provenance
+
+    _, prov = embedded_profiles
+    path = write_provenance(tmp_path / "profiles_provenance.csv", prov)
+    lines = path.read_text().splitlines()
+    assert lines[0] == ",".join(PROVENANCE_COLUMNS)
+    back = pd.read_csv(path, keep_default_na=False)
+    is_proxy = back["profile_kind"] == "proxy"
+    assert (back.loc[~is_proxy, "proxy_distance_km"] == "").all()
+    assert back.loc[is_proxy, "proxy_distance_km"].astype(float).gt(0).all()
+    assert not back.astype(str).isin(["nan", "NaN", "inf"]).any().any()
