@@ -117,45 +117,62 @@ def _year_note(source_year: int, grid: TimeGrid) -> str:
 
 
 # ---------------------------------------------------------------- modelled solar
-def clear_sky_pv(lat: float, lon: float, grid: TimeGrid, target_cf: float,
-                 assumptions: Assumptions) -> tuple[np.ndarray, float]:
-    """Clear-sky PV capacity factor (per MW AC) at ``lat, lon`` on ``grid``, scaled so that its
-    mean over the calendar year of ``grid.start`` is ``target_cf``. Returns (values, year CF)."""
-    import pvlib
-    from scipy.optimize import brentq
+def clear_sky_pv(lat, lon, grid: TimeGrid, target_cf, assumptions: Assumptions
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Clear-sky PV capacity factors (per MW AC) at sites ``lat, lon`` (arrays of S) on ``grid``,
+    each scaled so that its mean over the calendar year of ``grid.start`` is ``target_cf``.
 
+    Returns ``(values (S, grid.n_hours), year_cf (S,))``. Values are for the middle of each UTC
+    hour and zero whenever the sun is below the horizon there."""
+    import pvlib
+
+    lat, lon = np.atleast_1d(np.asarray(lat, float)), np.atleast_1d(np.asarray(lon, float))
+    target = np.broadcast_to(np.asarray(target_cf, float), lat.shape)
     first = grid.start.year
     last = (grid.end - pd.Timedelta(hours=1)).year
     span = TimeGrid.between(pd.Timestamp(year=first, month=1, day=1, tz="UTC"),
                             pd.Timestamp(year=last + 1, month=1, day=1, tz="UTC"))
     mid = span.timestamps + pd.Timedelta(minutes=30)  # each value is the hour [t, t+1)
-    loc = pvlib.location.Location(lat, lon, tz="UTC")
-    pos = loc.get_solarposition(mid, method="ephemeris")  # pvlib's fast ephemeris (within 0.4 deg of SPA)
-    cs = loc.get_clearsky(mid, model="ineichen", solar_position=pos,
-                          linke_turbidity=assumptions["profile_solar_linke_turbidity"])
-    tilt = abs(float(lat))
-    azimuth = 180.0 if lat >= 0 else 0.0  # facing the equator
+    zenith = np.empty((lat.size, span.n_hours))
+    azimuth = np.empty_like(zenith)
+    for i in range(lat.size):  # pvlib's sun position takes one place at a time
+        pos = pvlib.solarposition.get_solarposition(mid, lat[i], lon[i], method="ephemeris")
+        zenith[i], azimuth[i] = pos["apparent_zenith"].to_numpy(), pos["azimuth"].to_numpy()
+    # the rest is element-wise numpy over (sites, hours)
+    dni_extra = pvlib.irradiance.get_extra_radiation(mid).to_numpy()[None, :]
+    airmass = pvlib.atmosphere.get_absolute_airmass(
+        pvlib.atmosphere.get_relative_airmass(zenith), pvlib.atmosphere.alt2pres(0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):  # night hours: airmass NaN, set to 0 below
+        cs = pvlib.clearsky.ineichen(zenith, airmass, assumptions["profile_solar_linke_turbidity"],
+                                     altitude=0.0, dni_extra=dni_extra)
+    tilt = np.abs(lat)[:, None]
+    surface_azimuth = np.where(lat >= 0, 180.0, 0.0)[:, None]  # facing the equator
     poa = pvlib.irradiance.get_total_irradiance(
-        tilt, azimuth, pos["apparent_zenith"], pos["azimuth"],
-        cs["dni"], cs["ghi"], cs["dhi"], model="isotropic")["poa_global"]
-    up = pos["apparent_zenith"].to_numpy() < 90.0
-    dc = np.where(up, np.nan_to_num(poa.to_numpy()), 0.0) / 1000.0  # kW/m2 = per-unit of STC
-    raw = dc * (1.0 - assumptions["profile_solar_losses_share"]) * assumptions["profile_solar_dc_ac_ratio"]
-    raw = np.clip(raw, 0.0, None)
-    year_hours = TimeGrid.year(first).n_hours
-    year_raw = raw[:year_hours]
-    ceiling = float((year_raw > 0).mean())
-    if not 0.0 < target_cf < ceiling:
-        raise SitingError(f"solar profile at ({lat:.3f}, {lon:.3f}): annual capacity factor "
-                          f"{target_cf:.3f} is not reachable (daylight share {ceiling:.3f})")
-
-    def annual(k: float) -> float:
-        return float(np.minimum(k * year_raw, 1.0).mean()) - target_cf
-
-    k = brentq(annual, 0.0, 1e3 / max(year_raw.max(), 1e-9), xtol=1e-12)
-    values = np.minimum(k * raw, 1.0)
+        tilt, surface_azimuth, zenith, azimuth, cs["dni"], cs["ghi"], cs["dhi"],
+        model="isotropic")["poa_global"]
+    up = zenith < 90.0
+    dc = np.where(up, np.nan_to_num(np.asarray(poa, float)), 0.0) / 1000.0  # per unit of STC
+    raw = np.clip(dc * (1.0 - assumptions["profile_solar_losses_share"])
+                  * assumptions["profile_solar_dc_ac_ratio"], 0.0, None)
+    year_raw = raw[:, :TimeGrid.year(first).n_hours]
+    ceiling = (year_raw > 0).mean(axis=1)
+    bad = ~((target > 0) & (target < ceiling))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SitingError(f"solar profile at ({lat[i]:.3f}, {lon[i]:.3f}): annual capacity factor "
+                          f"{target[i]:.3f} is not reachable (daylight share {ceiling[i]:.3f})")
+    # scale k per site with mean(min(k * raw, 1)) = target: bisection, monotone in k
+    lo = np.zeros(lat.size)
+    hi = np.full(lat.size, 1.0 / max(float(year_raw[year_raw > 0].min()), 1e-12))
+    for _ in range(100):
+        k = 0.5 * (lo + hi)
+        above = np.minimum(k[:, None] * year_raw, 1.0).mean(axis=1) > target
+        hi, lo = np.where(above, k, hi), np.where(above, lo, k)
+    k = 0.5 * (lo + hi)
+    values = np.minimum(k[:, None] * raw, 1.0)
+    year_cf = np.minimum(k[:, None] * year_raw, 1.0).mean(axis=1)
     offset = int((grid.start - span.start) / pd.Timedelta(hours=1))
-    return values[offset:offset + grid.n_hours], float(np.minimum(k * year_raw, 1.0).mean())
+    return values[:, offset:offset + grid.n_hours], year_cf
 
 
 # ---------------------------------------------------------------- sources in one place
@@ -164,6 +181,13 @@ class _Sources:
     measured: dict[str, list[MeasuredSeries]]  # technology -> series
     country_cf: pd.DataFrame  # country_iso3, fuel, capacity_mw, annual_cf (GPPD)
     plexos: pd.DataFrame | None  # country_iso3, m1..m12
+
+    def __post_init__(self):
+        self.country_lookup = {(r["country_iso3"], r["fuel"]): r
+                               for r in self.country_cf.to_dict("records")}
+        self.plexos_lookup = ({} if self.plexos is None else
+                              {r["country_iso3"]: r for r in self.plexos.to_dict("records")})
+        self.on_grid: dict[tuple, np.ndarray] = {}  # measured series placed on the grid, by key
 
 
 def _gather(runtime: bool, mirror, cache, assumptions: Assumptions) -> _Sources:
@@ -203,11 +227,9 @@ def _gather(runtime: bool, mirror, cache, assumptions: Assumptions) -> _Sources:
 def _country_cf(sources: _Sources, iso3: str, technology: str, assumptions: Assumptions
                 ) -> tuple[float, str]:
     fuel = _FUEL[technology]
-    t = sources.country_cf
-    row = t[(t["country_iso3"] == iso3) & (t["fuel"] == fuel)]
-    if len(row) and row["capacity_mw"].iloc[0] >= assumptions["profile_country_cf_min_capacity_mw"] \
-            and row["annual_cf"].iloc[0] > 0:
-        r = row.iloc[0]
+    r = sources.country_lookup.get((iso3, fuel))
+    if r is not None and r["capacity_mw"] >= assumptions["profile_country_cf_min_capacity_mw"] \
+            and r["annual_cf"] > 0:
         return float(r["annual_cf"]), (f"GPPD v1.3 {iso3} {fuel} fleet CF {r['annual_cf']:.3f} "
                                        f"({int(r['n_plants'])} plants, {r['capacity_mw']:.0f} MW)")
     key = f"capacity_factor_{fuel}"
@@ -261,7 +283,6 @@ def site_profiles(sites, grid: TimeGrid, technologies: Sequence[str], assumption
     iso3 = df["country_iso3"].astype(str).to_numpy()
     out = np.zeros((len(df), len(technologies), grid.n_hours))
     prov: list[dict] = []
-    cache_pv: dict[tuple, tuple[np.ndarray, float]] = {}
     for k, tech in enumerate(technologies):
         series = sources.measured[tech]
         if series:  # (S, Z) distances from every site to every measured zone's reference point
@@ -271,22 +292,35 @@ def site_profiles(sites, grid: TimeGrid, technologies: Sequence[str], assumption
                                 else False for s in series] for c in iso3])
             radius = np.array([s.radius_km if s.radius_km is not None else -1.0 for s in series])
             inside |= dist <= radius[None, :]
+        solar = {}
+        if tech == "solar_pv":  # every modelled solar site in one vectorised pass
+            need = [i for i in range(len(df)) if not (series and inside[i].any())]
+            if need:
+                targets = [_country_cf(sources, iso3[i], tech, assumptions) for i in need]
+                values, year_cf = clear_sky_pv(lat[need], lon[need], grid,
+                                               [t for t, _ in targets], assumptions)
+                solar = {i: (values[n], f"pvlib clear-sky (Ineichen) at ({lat[i]:.3f}, "
+                                        f"{lon[i]:.3f}), tilt = |lat|, scaled to {targets[n][1]}",
+                             float(year_cf[n])) for n, i in enumerate(need)}
         for i in range(len(df)):  # sites x technologies (hundreds); each a vectorised series
             row = {"site_id": df["site_id"].iloc[i], "technology": tech, "proxy_distance_km": np.nan,
                    "shiftable_within": "month" if tech == "hydro_reservoir" else "none"}
             own = np.flatnonzero(inside[i]) if series else np.array([], dtype=int)
             if own.size:
                 j = own[np.argmin(dist[i, own])]
-                values, row["profile_kind"] = _measured(series[j], grid), "measured"
+                values, row["profile_kind"] = _measured(series[j], grid, sources.on_grid), "measured"
                 row["profile_source"] = _measured_source(series[j], grid)
                 row["annual_cf"] = float(series[j].values.mean())
+            elif tech == "solar_pv":
+                values, row["profile_source"], row["annual_cf"] = solar[i]
+                row["profile_kind"] = "modelled"
             elif tech in MODELLED:
                 values, row["profile_source"], row["annual_cf"] = _modelled(
-                    tech, lat[i], lon[i], iso3[i], grid, sources, assumptions, cache_pv)
+                    tech, iso3[i], grid, sources, assumptions)
                 row["profile_kind"] = "modelled"
             elif series:
                 j = int(np.argmin(dist[i]))
-                values, row["profile_kind"] = _measured(series[j], grid), "proxy"
+                values, row["profile_kind"] = _measured(series[j], grid, sources.on_grid), "proxy"
                 row["profile_source"] = _measured_source(series[j], grid)
                 row["proxy_distance_km"] = float(dist[i, j])
                 row["annual_cf"] = float(series[j].values.mean())
@@ -305,10 +339,12 @@ def site_profiles(sites, grid: TimeGrid, technologies: Sequence[str], assumption
     return out, pd.DataFrame([prov[j] for j in order], columns=PROVENANCE_COLUMNS)  # sites outer
 
 
-def _measured(s: MeasuredSeries, grid: TimeGrid) -> np.ndarray:
-    if s.technology == "hydro_reservoir":
-        return _monthly_on_grid(s.values, grid)
-    return _on_grid(s.values, grid)
+def _measured(s: MeasuredSeries, grid: TimeGrid, memo: dict) -> np.ndarray:
+    key = (s.dataset, s.zone, s.technology)
+    if key not in memo:
+        memo[key] = (_monthly_on_grid(s.values, grid) if s.technology == "hydro_reservoir"
+                     else _on_grid(s.values, grid))
+    return memo[key]
 
 
 def _measured_source(s: MeasuredSeries, grid: TimeGrid) -> str:
@@ -318,29 +354,26 @@ def _measured_source(s: MeasuredSeries, grid: TimeGrid) -> str:
     return f"{s.dataset} {where} {s.zone} {s.column}{what}, {_year_note(s.year, grid)}"
 
 
-def _modelled(tech: str, lat: float, lon: float, iso3: str, grid: TimeGrid, sources: _Sources,
-              assumptions: Assumptions, cache_pv: dict) -> tuple[np.ndarray, str, float]:
-    if tech == "solar_pv":
-        target, basis = _country_cf(sources, iso3, tech, assumptions)
-        key = (round(lat, 6), round(lon, 6), target)
-        if key not in cache_pv:
-            cache_pv[key] = clear_sky_pv(lat, lon, grid, target, assumptions)
-        values, year_cf = cache_pv[key]
-        return values, (f"pvlib clear-sky (Ineichen) at ({lat:.3f}, {lon:.3f}), tilt = |lat|, "
-                        f"scaled to {basis}"), year_cf
+def _modelled(tech: str, iso3: str, grid: TimeGrid, sources: _Sources,
+              assumptions: Assumptions) -> tuple[np.ndarray, str, float]:
+    """Geothermal and hydro (modelled solar is :func:`clear_sky_pv`, for all sites at once)."""
     if tech == "geothermal":
         cf, basis = _country_cf(sources, iso3, tech, assumptions)
         return np.full(grid.n_hours, cf), f"flat at {basis}", cf
     # hydro: PLEXOS-World monthly (run time) or GPPD annual, flat within each month
-    plexos = sources.plexos
-    if plexos is not None and (plexos["country_iso3"] == iso3).any():
-        row = plexos[plexos["country_iso3"] == iso3].iloc[0]
-        monthly = row[[f"m{m}" for m in range(1, 13)]].to_numpy(dtype=float)
-        hours = TimeGrid.year(grid.start.year).periods("monthly").hours
-        annual = float((monthly * hours).sum() / hours.sum())
+    row = sources.plexos_lookup.get(iso3)
+    if row is not None:
+        if ("plexos", iso3) not in sources.on_grid:
+            monthly = np.array([row[f"m{m}"] for m in range(1, 13)], dtype=float)
+            hours = TimeGrid.year(grid.start.year).periods("monthly").hours
+            annual = float((monthly * hours).sum() / hours.sum())
+            if "month" not in sources.on_grid:
+                sources.on_grid["month"] = grid.month
+            sources.on_grid[("plexos", iso3)] = (monthly[sources.on_grid["month"] - 1], annual)
+        values, annual = sources.on_grid[("plexos", iso3)]
         nodes = "country node" if row["n_nodes"] == 1 else f"mean of {int(row['n_nodes'])} sub-nodes"
-        return (monthly[grid.month - 1],
-                f"plexos-world-hydro-monthly {iso3} ({nodes}), 15-year average monthly CF", annual)
+        return (values, f"plexos-world-hydro-monthly {iso3} ({nodes}), 15-year average monthly CF",
+                annual)
     cf, basis = _country_cf(sources, iso3, tech, assumptions)
     return np.full(grid.n_hours, cf), f"flat at {basis} (no monthly profile)", cf
 
