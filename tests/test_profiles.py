@@ -16,8 +16,13 @@ import pytest
 
 from siting.assumptions import default_assumptions
 from siting.data import profile_sources as src
-from siting.data.profiles import (PROVENANCE_COLUMNS, TECHNOLOGIES, count_kinds, site_profiles,
-                                  source_positions)
+from siting.data.profiles import (
+    PROVENANCE_COLUMNS,
+    TECHNOLOGIES,
+    count_kinds,
+    site_profiles,
+    source_positions,
+)
 from siting.errors import SitingError
 from siting.geo import haversine_km
 from siting.paths import REPO_ROOT
@@ -101,7 +106,7 @@ def test_eia_measured_reproduces_source_annual_cf(runtime_profiles, embedded_pro
     q = A["profile_eia_capacity_quantile"]
     capacity_mw = np.nanquantile(raw.to_numpy(), q)  # the documented capacity estimate
     source_cf = float(np.nanmean(np.minimum(raw / capacity_mw, 1.0)))
-    for cf, prov in (runtime_profiles, embedded_profiles):
+    for _cf, prov in (runtime_profiles, embedded_profiles):
         r = _row(prov, site, tech)
         assert r["profile_kind"] == "measured" and ba in r["profile_source"]
         assert "eia-hourly-ba-2022" in r["profile_source"]

@@ -158,7 +158,7 @@ DATASETS: dict[str, Dataset] = {
 }
 
 
-# ---------------------------------------------------------------- hourly supply profiles (siting.data.profiles)
+# ------------------------------------------------------------ hourly supply profiles (data.profiles)
 _DCRL = ("https://raw.githubusercontent.com/HewlettPackard/dc-rl/"
          "a92b4755aca560e34a98d14028dda629eb968482/data/CarbonIntensity")
 _DISPASET = ("https://raw.githubusercontent.com/energy-modelling-toolkit/Dispa-SET/"
