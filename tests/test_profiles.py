@@ -95,14 +95,32 @@ def test_order_of_sites_and_technologies_is_kept(runtime_profiles, fetch_kwargs)
 
 
 # ---------------------------------------------------------------- measured: EIA-930
+def _sun_elevation_spa(ts, lat, lon):
+    """NREL SPA elevation (a different algorithm from the code's ephemeris) at ``ts``."""
+    import pvlib
+
+    return pvlib.solarposition.get_solarposition(ts, lat, lon, method="nrel_numpy")["elevation"].to_numpy()
+
+
 @pytest.mark.shared
 @pytest.mark.parametrize("site, ba, tech, col", [
     ("fresno", "CISO", "wind_onshore", "WND"), ("fresno", "CISO", "solar_pv", "SUN"),
     ("dalles", "BPAT", "hydro_ror", "WAT"), ("dalles", "BPAT", "wind_onshore", "WND"),
+    ("dalles", "BPAT", "solar_pv", "SUN"),
 ])
 def test_eia_measured_reproduces_source_annual_cf(runtime_profiles, embedded_profiles, mirror,
                                                    site, ba, tech, col):
-    raw = _raw_eia(mirror, ba)[col].clip(lower=0)
+    raw_file = _raw_eia(mirror, ba)
+    raw = raw_file[col].clip(lower=0)
+    clear = np.ones(len(raw), bool)  # hours whose night/day status is unambiguous
+    if col == "SUN":  # PV: zero when the sun is down throughout the BA's footprint circle
+        zone = pd.read_csv(REPO_ROOT / "siting" / "resources" / "profile_zones_eia.csv").set_index("ba").loc[ba]
+        margin = np.degrees(zone.radius_km / 6371.0088)
+        ts = pd.DatetimeIndex(pd.to_datetime(raw_file["timestamp"], utc=True))
+        e = np.maximum(_sun_elevation_spa(ts, zone.lat, zone.lon),
+                       _sun_elevation_spa(ts + pd.Timedelta(hours=1), zone.lat, zone.lon))
+        raw = raw.where(e >= -margin, 0.0)
+        clear = np.abs(e + margin) > 0.5
     q = A["profile_eia_capacity_quantile"]
     capacity_mw = np.nanquantile(raw.to_numpy(), q)  # the documented capacity estimate
     source_cf = float(np.nanmean(np.minimum(raw / capacity_mw, 1.0)))
@@ -116,9 +134,24 @@ def test_eia_measured_reproduces_source_annual_cf(runtime_profiles, embedded_pro
     # hour by hour, runtime series equal the raw series over the capacity estimate
     cf, prov = runtime_profiles
     i, k = SITES.index[SITES.site_id == site][0], TECHNOLOGIES.index(tech)
-    ok = raw.notna().to_numpy()
+    ok = raw.notna().to_numpy() & clear
     # (the 3 CISO hours filled from the day before move the quantile by under 1e-6)
     np.testing.assert_allclose(cf[i, k][ok], np.minimum(raw[ok] / capacity_mw, 1.0), rtol=1e-5)
+
+
+@pytest.mark.shared
+def test_measured_solar_is_zero_at_night_at_the_site(runtime_profiles, embedded_profiles):
+    """Fresno lies inside CISO's circle: where the sun is down at Fresno by more than twice the
+    circle's angular radius, it is down throughout the circle, and measured PV is 0."""
+    margin = np.degrees(450 / 6371.0088)
+    ts = Y2022.timestamps
+    e = np.maximum(_sun_elevation_spa(ts, 36.74, -119.79),
+                   _sun_elevation_spa(ts + pd.Timedelta(hours=1), 36.74, -119.79))
+    dark = e < -2 * margin
+    assert dark.sum() > 3000
+    for cf, prov in (runtime_profiles, embedded_profiles):
+        assert _row(prov, "fresno", "solar_pv")["profile_kind"] == "measured"
+        assert (cf[0, TECHNOLOGIES.index("solar_pv")][dark] == 0).all()
 
 
 @pytest.mark.shared

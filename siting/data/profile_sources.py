@@ -7,6 +7,9 @@ in which a site takes them):
 * **EIA-930 balancing-area generation by fuel, 2022** (``eia-hourly-ba-2022``, public domain):
   hourly MWh per fuel for 8 BAs. WND -> ``wind_onshore``; SUN -> ``solar_pv``; WAT -> hydro
   (EIA-930 does not separate run-of-river from reservoir hydro: the BA's whole hydro fleet).
+  EIA-930 SUN also holds solar-thermal output with storage (AZPS: Solana) and metering noise at
+  night: as a PV series, hours in which the sun is below the horizon throughout the BA's
+  footprint circle are set to 0 (the energy removed is in the summary).
   Capacity factor = generation / installed capacity, where the BA's installed capacity of the
   fuel is *estimated as the ``profile_eia_capacity_quantile`` quantile of its own hourly
   generation* (no BA-level capacity table is in the mirror; GPPD plants cannot be assigned to
@@ -147,11 +150,18 @@ def eia_capacity_factors(assumptions: Assumptions, *, mirror=None, cache=None
     q = assumptions["profile_eia_capacity_quantile"]
     if not 0.5 < q <= 1.0:
         raise SitingError(f"assumption profile_eia_capacity_quantile: expected (0.5, 1], got {q}")
+    zones = eia_zones().set_index("ba")
     series, rows = {}, []
     for ba in EIA_BAS:
         gen = load_eia_ba(ba, mirror=mirror, cache=cache)
         for tech, col in EIA_COLUMNS.items():
             mwh, filled = _fill_gaps(gen[col].clip(lower=0.0))
+            night_share = 0.0
+            if tech == "solar_pv":
+                dark = dark_throughout(mwh.index, *zones.loc[ba, ["lat", "lon", "radius_km"]])
+                total = float(mwh.sum())
+                night_share = float(mwh[dark].sum()) / total if total > 0 else 0.0
+                mwh = mwh.where(~dark, 0.0)
             capacity_mw = float(mwh.quantile(q))
             if capacity_mw <= 0:
                 continue
@@ -159,8 +169,24 @@ def eia_capacity_factors(assumptions: Assumptions, *, mirror=None, cache=None
             series[series_key(ba, tech)] = cf
             rows.append({"ba": ba, "technology": tech, "fuel_column": col,
                          "capacity_mw": capacity_mw, "generation_mwh": float(mwh.sum()),
-                         "annual_cf": float(cf.mean()), "filled_hours": filled})
+                         "annual_cf": float(cf.mean()), "filled_hours": filled,
+                         "night_energy_share_removed": night_share})
     return pd.DataFrame(series), pd.DataFrame(rows)
+
+
+def dark_throughout(hours: pd.DatetimeIndex, lat: float, lon: float, radius_km: float) -> np.ndarray:
+    """Hours ``[t, t+1)`` in which the sun is below the horizon everywhere within ``radius_km`` of
+    ``(lat, lon)``: its elevation at the centre is below minus the circle's angular radius at both
+    ends of the hour (within a place the sun's elevation changes by at most the angle between the
+    places; within an hour it has no maximum below the horizon)."""
+    import pvlib
+
+    from siting.units import EARTH_RADIUS_KM
+
+    margin_deg = np.degrees(float(radius_km) / EARTH_RADIUS_KM)
+    ends = [pvlib.solarposition.get_solarposition(t, lat, lon, method="ephemeris")["elevation"]
+            .to_numpy() for t in (hours, hours + pd.Timedelta(hours=1))]
+    return (ends[0] < -margin_deg) & (ends[1] < -margin_deg)
 
 
 # ---------------------------------------------------------------- Dispa-SET (EUPL: run time only)
@@ -324,7 +350,8 @@ def write_profile_sources(out_dir: Path, assumptions: Assumptions) -> Path:
         f"| `{EMBEDDED_SUMMARY}` | per series: the installed-capacity estimate (the {q:g} quantile of"
         " the BA's own hourly generation, an underestimate of nameplate capacity, so the capacity"
         " factors are upper bounds), 2022 generation, annual CF of the stored series, hours filled"
-        " from the day before | EIA-930 |",
+        " from the day before, share of SUN energy removed at night (hours dark throughout the BA's"
+        " footprint circle: solar thermal with storage, metering noise) | EIA-930 |",
         f"| `{EMBEDDED_COUNTRY_CF}` | per country and fuel: GPPD plants, capacity, generation and"
         " implied annual capacity factor (scales modelled solar, geothermal and hydro) | GPPD |",
         "",
