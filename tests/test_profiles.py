@@ -80,6 +80,11 @@ def test_shapes_ranges_and_provenance(runtime_profiles):
     np.testing.assert_allclose(prov["grid_mean_cf"], flat, rtol=1e-12)
     assert (prov["shiftable_within"] == np.where(prov["technology"] == "hydro_reservoir",
                                                  "month", "none")).all()
+    res = prov.set_index(["site_id", "technology"])["profile_resolution"]
+    assert res[("fresno", "solar_pv")] == "hourly" and res[("bamako", "solar_pv")] == "hourly"
+    assert res[("dalles", "hydro_reservoir")] == "monthly" and res[("dalles", "hydro_ror")] == "hourly"
+    assert res[("luanda", "hydro_ror")] == "monthly"  # PLEXOS
+    assert res[("reykjavik", "geothermal")] == "annual"
 
 
 @pytest.mark.shared

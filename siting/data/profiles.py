@@ -52,8 +52,9 @@ from siting.timegrid import TimeGrid
 
 TECHNOLOGIES = src.TECHNOLOGIES
 PROFILE_KINDS = ("measured", "modelled", "proxy", "unavailable")
-PROVENANCE_COLUMNS = ["site_id", "technology", "profile_kind", "profile_source", "proxy_distance_km",
-                      "annual_cf", "grid_mean_cf", "shiftable_within"]
+PROVENANCE_COLUMNS = ["site_id", "technology", "profile_kind", "profile_source", "profile_resolution",
+                      "proxy_distance_km", "annual_cf", "grid_mean_cf", "shiftable_within"]
+SHIFTABLE_WITHIN_MONTH = ("hydro_reservoir",)  # energy a model may move between hours of a month
 MODELLED = ("solar_pv", "geothermal", "hydro_ror", "hydro_reservoir")
 _FUEL = {"solar_pv": "solar", "geothermal": "geothermal", "hydro_ror": "hydro",
          "hydro_reservoir": "hydro", "wind_onshore": "wind", "wind_offshore": "wind"}
@@ -262,7 +263,9 @@ def site_profiles(sites, grid: TimeGrid, technologies: Sequence[str], assumption
                   mirror=None, cache=None, runtime: bool = True) -> tuple[np.ndarray, pd.DataFrame]:
     """Hourly capacity factors ``(S, K, grid.n_hours)`` in [0, 1] for ``sites`` (rows, in order)
     and ``technologies`` (in order), and their provenance, one row per (site, technology):
-    ``site_id, technology, profile_kind, profile_source, proxy_distance_km`` (NaN unless proxy),
+    ``site_id, technology, profile_kind, profile_source``, ``profile_resolution`` (the finest time
+    resolution the series has: hourly, monthly, annual; none if unavailable),
+    ``proxy_distance_km`` (NaN unless proxy),
     ``annual_cf`` (the source series' capacity factor over its own calendar year),
     ``grid_mean_cf`` (the mean over the grid's hours) and ``shiftable_within`` ("month" for
     reservoir hydro, else "none").
@@ -282,6 +285,7 @@ def site_profiles(sites, grid: TimeGrid, technologies: Sequence[str], assumption
     lat, lon = df["lat"].to_numpy(), df["lon"].to_numpy()
     iso3 = df["country_iso3"].astype(str).to_numpy()
     out = np.zeros((len(df), len(technologies), grid.n_hours))
+    months = grid.periods("monthly")
     prov: list[dict] = []
     for k, tech in enumerate(technologies):
         series = sources.measured[tech]
@@ -304,7 +308,7 @@ def site_profiles(sites, grid: TimeGrid, technologies: Sequence[str], assumption
                              float(year_cf[n])) for n, i in enumerate(need)}
         for i in range(len(df)):  # sites x technologies (hundreds); each a vectorised series
             row = {"site_id": df["site_id"].iloc[i], "technology": tech, "proxy_distance_km": np.nan,
-                   "shiftable_within": "month" if tech == "hydro_reservoir" else "none"}
+                   "shiftable_within": "month" if tech in SHIFTABLE_WITHIN_MONTH else "none"}
             own = np.flatnonzero(inside[i]) if series else np.array([], dtype=int)
             if own.size:
                 j = own[np.argmin(dist[i, own])]
@@ -331,12 +335,23 @@ def site_profiles(sites, grid: TimeGrid, technologies: Sequence[str], assumption
                                             "Dispa-SET offshore wind needs runtime=True)"))
             out[i, k] = values
             row["grid_mean_cf"] = float(out[i, k].mean())
+            row["profile_resolution"] = ("none" if row["profile_kind"] == "unavailable"
+                                         else _resolution(out[i, k], months))
             prov.append(row)
     if not (np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0):
         raise SitingError("profiles: a capacity factor fell outside [0, 1]")  # a bug, not bad input
     n_sites = len(df)
     order = [k * n_sites + i for i in range(n_sites) for k in range(len(technologies))]
     return out, pd.DataFrame([prov[j] for j in order], columns=PROVENANCE_COLUMNS)  # sites outer
+
+
+def _resolution(values: np.ndarray, months) -> str:
+    """The finest time resolution a series actually has: annual (flat), monthly, or hourly."""
+    if np.ptp(values) == 0:
+        return "annual"
+    if np.allclose(values, months.expand(months.aggregate(values, "mean")), rtol=0, atol=1e-12):
+        return "monthly"
+    return "hourly"
 
 
 def _measured(s: MeasuredSeries, grid: TimeGrid, memo: dict) -> np.ndarray:
