@@ -420,3 +420,20 @@ def test_provenance_csv_leaves_non_proxy_distance_empty(embedded_profiles, tmp_p
     assert (back.loc[~is_proxy, "proxy_distance_km"] == "").all()
     assert back.loc[is_proxy, "proxy_distance_km"].astype(float).gt(0).all()
     assert not back.astype(str).isin(["nan", "NaN", "inf"]).any().any()
+
+
+def test_committed_profiles_refuse_another_capacity_quantile():
+    a = A.with_overrides({"profile_eia_capacity_quantile": 1.0})
+    with pytest.raises(SitingError, match="built with profile_eia_capacity_quantile = 0.999"):
+        site_profiles(SITES, Y2022, ["wind_onshore"], a, runtime=False)
+
+
+@pytest.mark.shared
+def test_runtime_cache_follows_the_capacity_quantile(tmp_path, mirror, runtime_profiles):
+    """With the yearly maximum as capacity, CISO wind's CF is mean / max of the raw series."""
+    a = A.with_overrides({"profile_eia_capacity_quantile": 1.0})
+    cf, prov = site_profiles(SITES.iloc[:1], Y2022, ["wind_onshore"], a, runtime=True,
+                             mirror=mirror, cache=tmp_path)
+    raw = _raw_eia(mirror, "CISO")["WND"].clip(lower=0)
+    assert prov["annual_cf"].iloc[0] == pytest.approx(raw.mean() / raw.max(), rel=0.002)
+    assert prov["annual_cf"].iloc[0] < _row(runtime_profiles[1], "fresno", "wind_onshore")["annual_cf"]

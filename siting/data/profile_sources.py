@@ -170,7 +170,7 @@ def eia_capacity_factors(assumptions: Assumptions, *, mirror=None, cache=None
             rows.append({"ba": ba, "technology": tech, "fuel_column": col,
                          "capacity_mw": capacity_mw, "generation_mwh": float(mwh.sum()),
                          "annual_cf": float(cf.mean()), "filled_hours": filled,
-                         "night_energy_share_removed": night_share})
+                         "night_energy_share_removed": night_share, "capacity_quantile": q})
     return pd.DataFrame(series), pd.DataFrame(rows)
 
 
@@ -365,18 +365,27 @@ def write_profile_sources(out_dir: Path, assumptions: Assumptions) -> Path:
     return write_text(out_dir / "SOURCES_profiles.md", "\n".join(lines))
 
 
-def load_embedded(regions: Path | None = None) -> dict:
-    """The committed profile data: ``{"eia_hourly", "eia_summary", "country_cf"}``."""
+def load_embedded(regions: Path | None = None, assumptions: Assumptions | None = None) -> dict:
+    """The committed profile data: ``{"eia_hourly", "eia_summary", "country_cf"}``; with
+    ``assumptions``, checks they were built with its ``profile_eia_capacity_quantile``."""
     from siting.paths import regions_file
 
     def path(name):
         return regions / name if regions is not None else regions_file(name)
 
+    summary = read_csv(path(EMBEDDED_SUMMARY), "profile summary")
+    if assumptions is not None:
+        q = assumptions["profile_eia_capacity_quantile"]
+        if not np.allclose(summary["capacity_quantile"], q, rtol=0, atol=1e-12):
+            raise SitingError(f"{path(EMBEDDED_SUMMARY)}: the committed EIA-930 profiles were built "
+                              f"with profile_eia_capacity_quantile = {summary['capacity_quantile'].iloc[0]:g}"
+                              f", not {q:g}; use runtime=True (rebuilds them in the cache)")
+
     table = read_parquet(path(EMBEDDED_HOURLY))
     hourly = table.drop(columns="timestamp").astype(float) / CF_QUANTUM
     hourly.index = pd.DatetimeIndex(pd.to_datetime(table["timestamp"], utc=True), name="timestamp")
     return {"eia_hourly": hourly,
-            "eia_summary": read_csv(path(EMBEDDED_SUMMARY), "profile summary"),
+            "eia_summary": summary,
             "country_cf": read_csv(path(EMBEDDED_COUNTRY_CF), "country capacity factors",
                                    keep_default_na=False, na_values=[""])}
 
@@ -428,8 +437,15 @@ def build_runtime_profiles(mirror=None, cache=None, year: int | None = None,
 def load_runtime(cache=None, year: int = 2022, *, mirror=None,
                  assumptions: Assumptions | None = None) -> dict:
     """The run-time sources from the cache, building them first when any is missing."""
+    from siting.assumptions import default_assumptions
+
+    assumptions = assumptions or default_assumptions()
     paths = runtime_paths(cache, year)
-    if not all(p.is_file() for p in paths.values()):
+    stale = not all(p.is_file() for p in paths.values())
+    if not stale:  # built with another capacity quantile: rebuild
+        built_q = read_parquet(paths["eia_summary"])["capacity_quantile"]
+        stale = not np.allclose(built_q, assumptions["profile_eia_capacity_quantile"], rtol=0, atol=1e-12)
+    if stale:
         build_runtime_profiles(mirror=mirror, cache=cache, year=year, assumptions=assumptions)
 
     def hourly(path):

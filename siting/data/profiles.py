@@ -192,7 +192,7 @@ class _Sources:
 
 
 def _gather(runtime: bool, mirror, cache, assumptions: Assumptions) -> _Sources:
-    embedded = src.load_embedded()
+    embedded = src.load_embedded(assumptions=None if runtime else assumptions)
     zones = src.eia_zones().set_index("ba")
     measured: dict[str, list[MeasuredSeries]] = {t: [] for t in TECHNOLOGIES}
     plexos = None
