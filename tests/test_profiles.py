@@ -437,3 +437,15 @@ def test_runtime_cache_follows_the_capacity_quantile(tmp_path, mirror, runtime_p
     raw = _raw_eia(mirror, "CISO")["WND"].clip(lower=0)
     assert prov["annual_cf"].iloc[0] == pytest.approx(raw.mean() / raw.max(), rel=0.002)
     assert prov["annual_cf"].iloc[0] < _row(runtime_profiles[1], "fresno", "wind_onshore")["annual_cf"]
+
+
+def test_a_ba_footprint_does_not_cross_the_border():
+    """Osoyoos (British Columbia) lies within BPAT's 350 km circle but not in the USA."""
+    sites = pd.DataFrame({"site_id": ["osoyoos", "same_place_if_usa"], "lat": [49.03, 49.03],
+                          "lon": [-119.47, -119.47], "country_iso3": ["CAN", "USA"]})
+    d = haversine_km(49.03, -119.47, 46.0, -120.5)
+    assert d < 350
+    _, prov = site_profiles(sites, Y2022, ["wind_onshore"], A, runtime=False)
+    assert list(prov["profile_kind"]) == ["proxy", "measured"]
+    assert "BPAT" in prov["profile_source"].iloc[0]
+    assert prov["proxy_distance_km"].iloc[0] == pytest.approx(d, rel=1e-9)

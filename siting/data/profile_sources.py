@@ -112,9 +112,10 @@ def _fill_gaps(s: pd.Series) -> tuple[pd.Series, int]:
 
 # ---------------------------------------------------------------- EIA-930 balancing areas
 def eia_zones() -> pd.DataFrame:
-    """The 8 balancing areas: ``ba, name, lat, lon, radius_km`` (siting's approximate footprints)."""
+    """The 8 balancing areas: ``ba, name, lat, lon, radius_km, country_iso3`` (siting's approximate
+    footprints: a site is in a BA when it is in ``country_iso3`` and within the circle)."""
     zones = read_csv(EIA_ZONES_FILE, "EIA balancing areas")
-    require_columns(zones, ["ba", "name", "lat", "lon", "radius_km"], EIA_ZONES_FILE)
+    require_columns(zones, ["ba", "name", "lat", "lon", "radius_km", "country_iso3"], EIA_ZONES_FILE)
     return zones
 
 

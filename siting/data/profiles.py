@@ -6,7 +6,7 @@ UTC), and says where each series comes from. A site takes the first of:
 
 1. **measured**: the series of the zone the site lies in:
    * EIA-930 balancing area (2022; ``wind_onshore``, ``solar_pv``, hydro), a site being in a
-     BA when it lies within the BA's approximate footprint circle
+     BA when it lies in the USA and within the BA's approximate footprint circle
      (``siting/resources/profile_zones_eia.csv``; the nearest centre wins where circles overlap);
    * Dispa-SET zone = the site's country (2016; ``solar_pv``, ``wind_onshore``,
      ``wind_offshore``, ``hydro_ror``; run time only, EUPL).
@@ -70,8 +70,8 @@ class MeasuredSeries:
     column: str
     lat: float
     lon: float
-    country_iso3: str | None  # zone = country (Dispa-SET); None for BAs (footprint circle)
-    radius_km: float | None
+    country_iso3: str  # a site must lie in this country (Dispa-SET: the zone is the country)
+    radius_km: float | None  # and, for a BA, within this distance of (lat, lon): its footprint
     values: pd.Series  # hourly CF, UTC index over one calendar year
 
     @property
@@ -215,7 +215,7 @@ def _gather(runtime: bool, mirror, cache, assumptions: Assumptions) -> _Sources:
         z = zones.loc[ba]
         measured[tech].append(MeasuredSeries(
             f"eia-hourly-ba-{int(assumptions['profile_eia_year'])}", ba, tech,
-            src.EIA_COLUMNS[tech], float(z["lat"]), float(z["lon"]), None,
+            src.EIA_COLUMNS[tech], float(z["lat"]), float(z["lon"]), str(z["country_iso3"]),
             float(z["radius_km"]), eia_hourly[key]))
     # reservoir hydro: the same measured hydro series, taken as monthly energy
     measured["hydro_reservoir"] = [
@@ -292,10 +292,9 @@ def site_profiles(sites, grid: TimeGrid, technologies: Sequence[str], assumption
         if series:  # (S, Z) distances from every site to every measured zone's reference point
             dist = haversine_km(lat[:, None], lon[:, None], np.array([s.lat for s in series])[None, :],
                                 np.array([s.lon for s in series])[None, :])
-            inside = np.array([[(s.country_iso3 == c) if s.country_iso3 is not None
-                                else False for s in series] for c in iso3])
-            radius = np.array([s.radius_km if s.radius_km is not None else -1.0 for s in series])
-            inside |= dist <= radius[None, :]
+            zone_iso3 = np.array([s.country_iso3 for s in series])
+            radius = np.array([s.radius_km if s.radius_km is not None else np.inf for s in series])
+            inside = (iso3[:, None] == zone_iso3[None, :]) & (dist <= radius[None, :])
         solar = {}
         if tech == "solar_pv":  # every modelled solar site in one vectorised pass
             need = [i for i in range(len(df)) if not (series and inside[i].any())]
@@ -363,7 +362,7 @@ def _measured(s: MeasuredSeries, grid: TimeGrid, memo: dict) -> np.ndarray:
 
 
 def _measured_source(s: MeasuredSeries, grid: TimeGrid) -> str:
-    where = f"country {s.country_iso3}" if s.country_iso3 else "balancing area"
+    where = "balancing area" if s.radius_km is not None else f"country {s.country_iso3}"
     what = {"hydro_ror": " (all hydro of the zone, hourly)",
             "hydro_reservoir": " (all hydro of the zone, monthly energy)"}.get(s.technology, "")
     return f"{s.dataset} {where} {s.zone} {s.column}{what}, {_year_note(s.year, grid)}"
