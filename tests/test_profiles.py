@@ -449,3 +449,17 @@ def test_a_ba_footprint_does_not_cross_the_border():
     assert list(prov["profile_kind"]) == ["proxy", "measured"]
     assert "BPAT" in prov["profile_source"].iloc[0]
     assert prov["proxy_distance_km"].iloc[0] == pytest.approx(d, rel=1e-9)
+
+
+def test_long_form_matches_the_array(embedded_profiles):
+    from siting.data.profiles import to_long_form
+
+    cf, _ = embedded_profiles
+    long = to_long_form(SITES["site_id"], Y2022, TECHNOLOGIES, cf)
+    assert len(long) == len(SITES) * 8760
+    assert list(long.columns) == ["site_id", "timestamp"] + [f"cf_{t}" for t in TECHNOLOGIES]
+    row = long[(long.site_id == "bamako") & (long.timestamp == pd.Timestamp("2022-06-01 12:00", tz="UTC"))]
+    i, h = SITES.index[SITES.site_id == "bamako"][0], Y2022.hour_index("2022-06-01 12:00")
+    assert row["cf_solar_pv"].iloc[0] == cf[i, TECHNOLOGIES.index("solar_pv"), h] > 0
+    with pytest.raises(SitingError, match="does not match"):
+        to_long_form(SITES["site_id"][:2], Y2022, TECHNOLOGIES, cf)

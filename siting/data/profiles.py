@@ -392,6 +392,21 @@ def _modelled(tech: str, iso3: str, grid: TimeGrid, sources: _Sources,
     return np.full(grid.n_hours, cf), f"flat at {basis} (no monthly profile)", cf
 
 
+def to_long_form(site_ids: Sequence[str], grid: TimeGrid, technologies: Sequence[str],
+                 cf: np.ndarray) -> pd.DataFrame:
+    """The ``(S, K, T)`` array as the hourly-input long form: ``site_id, timestamp, cf_<technology>``
+    (one row per site and hour, sites outer)."""
+    cf = np.asarray(cf)
+    if cf.shape != (len(site_ids), len(technologies), grid.n_hours):
+        raise SitingError(f"profiles: array shape {cf.shape} does not match "
+                          f"({len(site_ids)} sites, {len(technologies)} technologies, {grid.n_hours} h)")
+    out = pd.DataFrame({"site_id": np.repeat(np.asarray(site_ids, dtype=object), grid.n_hours),
+                        "timestamp": np.tile(grid.timestamps, len(site_ids))})
+    for k, tech in enumerate(technologies):
+        out[f"cf_{tech}"] = cf[:, k, :].reshape(-1)
+    return out
+
+
 def count_kinds(provenance: pd.DataFrame) -> pd.DataFrame:
     """Rows per technology and profile kind (the proxy count for the report)."""
     return (provenance.groupby(["technology", "profile_kind"]).size().unstack(fill_value=0)
