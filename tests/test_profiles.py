@@ -463,3 +463,22 @@ def test_long_form_matches_the_array(embedded_profiles):
     assert row["cf_solar_pv"].iloc[0] == cf[i, TECHNOLOGIES.index("solar_pv"), h] > 0
     with pytest.raises(SitingError, match="does not match"):
         to_long_form(SITES["site_id"][:2], Y2022, TECHNOLOGIES, cf)
+
+
+@pytest.mark.shared
+def test_dispaset_pv_timestamps_are_utc(runtime_profiles):
+    """Dispa-SET's naive timestamps are taken as UTC: Frankfurt's measured PV is zero when the sun
+    is well below the horizon there (8 degrees covers Germany's extent) and peaks at 11 UTC
+    (solar noon near 11:25 UTC at 8.7 E), as the clear-sky model of the same place does."""
+    cf, prov = runtime_profiles
+    i, k = SITES.index[SITES.site_id == "frankfurt"][0], TECHNOLOGIES.index("solar_pv")
+    pv = cf[i, k]
+    ts = Y2022.timestamps
+    e = np.maximum(_sun_elevation_spa(ts, 50.11, 8.68), _sun_elevation_spa(ts + pd.Timedelta(hours=1), 50.11, 8.68))
+    assert (pv[e < -8] == 0).all()
+    by_hour = pd.Series(pv).groupby(Y2022.hour_of_day).mean()
+    assert by_hour.idxmax() == 11
+    from siting.data.profiles import clear_sky_pv
+
+    model, _ = clear_sky_pv(50.11, 8.68, Y2022, 0.12, A)
+    assert pd.Series(model[0]).groupby(Y2022.hour_of_day).mean().idxmax() == 11
