@@ -373,6 +373,8 @@ def test_bad_inputs_are_one_line_errors():
     bad.loc[2, "lat"] = 95
     with pytest.raises(SitingError, match=r"row 3 \(site frankfurt\): lat"):
         site_profiles(bad, Y2022, ["solar_pv"], A, runtime=False)
+    with pytest.raises(SitingError, match="row 2: site_id: 'fresno' repeats"):
+        site_profiles(SITES.assign(site_id=["fresno"] * len(SITES)), Y2022, ["solar_pv"], A, runtime=False)
     with pytest.raises(SitingError, match="country_iso3"):
         site_profiles(SITES.drop(columns="country_iso3"), Y2022, ["solar_pv"], A, runtime=False)
 

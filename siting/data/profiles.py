@@ -248,6 +248,10 @@ def _validate_sites(sites: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("site_id", "lat", "lon", "country_iso3") if c not in df]
     if missing:
         raise SitingError(f"sites: missing column(s) {', '.join(missing)}")
+    dup = df["site_id"].duplicated()
+    if dup.any():
+        i = int(dup.to_numpy().nonzero()[0][0])
+        raise SitingError(f"sites: row {i + 1}: site_id: {df['site_id'].iloc[i]!r} repeats an earlier row")
     for col, lo, hi in (("lat", -90, 90), ("lon", -180, 180)):
         v = pd.to_numeric(df[col], errors="coerce")
         bad = ~v.between(lo, hi)
