@@ -504,3 +504,19 @@ def test_eia_hours_are_restamped_to_their_start(ba):
     model = clear_sky_pv(z.lat, z.lon, Y2022, 0.2, A)[0][0]
     r = {lag: np.corrcoef(np.roll(model, lag), cf[0, 0])[0, 1] for lag in (-1, 0, 1)}
     assert r[0] > r[-1] and r[0] > r[1]
+
+
+def test_a_grid_across_new_year_takes_each_hour_from_its_own_date(embedded_profiles):
+    grid = TimeGrid.between("2023-12-25", "2024-01-08")
+    cf, prov = site_profiles(SITES, grid, TECHNOLOGIES, A, runtime=False)
+    assert cf.shape == (len(SITES), len(TECHNOLOGIES), 14 * 24)
+    assert "2022 placed on 2023-2024" in _row(prov, "fresno", "wind_onshore")["profile_source"]
+    # the same (month, day, hour) of the 2022 series as on the full 2022 grid
+    full, _ = embedded_profiles
+    k = TECHNOLOGIES.index("wind_onshore")
+    dec25 = Y2022.hour_index("2022-12-25")
+    np.testing.assert_array_equal(cf[0, k, :7 * 24], full[0, k, dec25:dec25 + 7 * 24])
+    np.testing.assert_array_equal(cf[0, k, 7 * 24:], full[0, k, :7 * 24])
+    # modelled solar is computed for the grid's own dates: zero at Bamako's midnight
+    pv = cf[SITES.index[SITES.site_id == "bamako"][0], TECHNOLOGIES.index("solar_pv")]
+    assert (pv[grid.hour_of_day == 0] == 0).all() and (pv[grid.hour_of_day == 12] > 0).all()
