@@ -34,6 +34,12 @@ hour (EIA-930 does not separate run-of-river from reservoir plants).
 
 A source from another year than the grid's is placed on the grid by (month, day, hour of the
 day, UTC); a 29 February missing in the source takes 28 February. ``profile_source`` says so.
+
+Known limits (see :mod:`siting.data.profile_sources`): EIA-930 capacity factors divide by a
+high quantile of the BA's own output, not its nameplate capacity, so they are upper bounds
+(wind 0.27-0.49 against about 0.35 for the US fleet in GPPD); clear-sky solar has the right
+daily and seasonal shape but no weather, so hour-by-hour matching against it is optimistic;
+wind proxies can be thousands of km away (``proxy_distance_km`` says how far).
 """
 
 from __future__ import annotations
