@@ -520,3 +520,14 @@ def test_a_grid_across_new_year_takes_each_hour_from_its_own_date(embedded_profi
     # modelled solar is computed for the grid's own dates: zero at Bamako's midnight
     pv = cf[SITES.index[SITES.site_id == "bamako"][0], TECHNOLOGIES.index("solar_pv")]
     assert (pv[grid.hour_of_day == 0] == 0).all() and (pv[grid.hour_of_day == 12] > 0).all()
+
+
+def test_proxy_distance_limit_makes_far_wind_unavailable(embedded_profiles):
+    a = A.with_overrides({"profile_proxy_max_distance_km": 1000})
+    cf, prov = site_profiles(SITES, Y2022, ["wind_onshore"], a, runtime=False)
+    far = _row(prov, "oslo", "wind_onshore")
+    assert far["profile_kind"] == "unavailable" and "beyond profile_proxy_max_distance_km" in far["profile_source"]
+    assert (cf[SITES.index[SITES.site_id == "oslo"][0], 0] == 0).all()
+    assert _row(prov, "fresno", "wind_onshore")["profile_kind"] == "measured"
+    # by default there is no limit: every wind site has a series
+    assert (embedded_profiles[1].query("technology == 'wind_onshore'").profile_kind != "unavailable").all()

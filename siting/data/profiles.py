@@ -22,9 +22,11 @@ UTC), and says where each series comes from. A site takes the first of:
    * hydro: the country's PLEXOS-World monthly capacity factors (run time only), else flat at
      the country's GPPD-implied hydro capacity factor (or ``capacity_factor_hydro``).
 3. **proxy** (wind): the measured series of the same technology whose zone's reference point is
-   nearest (haversine), with ``proxy_distance_km``.
+   nearest (haversine), with ``proxy_distance_km``, if within ``profile_proxy_max_distance_km``
+   (no limit by default).
 4. **unavailable**: no series of that technology exists in the sources used (offshore wind
-   without the run-time Dispa-SET data): all zeros, so nothing of it can be procured.
+   without the run-time Dispa-SET data), or none near enough: all zeros, so nothing of it can be
+   procured.
 
 ``hydro_reservoir`` is *monthly energy*: its hourly values are the month's mean capacity factor,
 flat within the month, and a model may shift that energy between the hours of the month
@@ -331,7 +333,7 @@ def site_profiles(sites, grid: TimeGrid, technologies: Sequence[str], assumption
                 values, row["profile_source"], row["annual_cf"] = _modelled(
                     tech, iso3[i], grid, sources, assumptions)
                 row["profile_kind"] = "modelled"
-            elif series:
+            elif series and dist[i].min() <= assumptions["profile_proxy_max_distance_km"]:
                 j = int(np.argmin(dist[i]))
                 values, row["profile_kind"] = _measured(series[j], grid, sources.on_grid), "proxy"
                 row["profile_source"] = _measured_source(series[j], grid)
@@ -339,9 +341,12 @@ def site_profiles(sites, grid: TimeGrid, technologies: Sequence[str], assumption
                 row["annual_cf"] = float(series[j].values.mean())
             else:
                 values, row["profile_kind"], row["annual_cf"] = 0.0, "unavailable", 0.0
-                row["profile_source"] = ("no measured series of this technology in the sources used"
-                                         + ("" if runtime else " (committed data only; "
-                                            "Dispa-SET offshore wind needs runtime=True)"))
+                row["profile_source"] = (
+                    f"nearest measured series {dist[i].min():.0f} km away, beyond "
+                    f"profile_proxy_max_distance_km = {assumptions['profile_proxy_max_distance_km']:g}"
+                    if series else "no measured series of this technology in the sources used"
+                    + ("" if runtime else " (committed data only; Dispa-SET offshore wind needs "
+                                          "runtime=True)"))
             out[i, k] = values
             row["grid_mean_cf"] = float(out[i, k].mean())
             row["profile_resolution"] = ("none" if row["profile_kind"] == "unavailable"
