@@ -149,6 +149,21 @@ def data_plants(
     out.print(f"wrote {report}")
 
 
+@data_app.command("build-profiles")
+def data_build_profiles(
+    mirror: Mirror = None,
+    cache: Cache = None,
+    year: Annotated[int | None, typer.Option(help="EIA-930 data year (default: profile_eia_year)")] = None,
+) -> None:
+    """Build the run-time supply-profile sources (EIA-930, Dispa-SET, PLEXOS hydro) into the cache."""
+    from siting.assumptions import default_assumptions
+    from siting.data.profile_sources import build_runtime_profiles
+
+    for path in build_runtime_profiles(mirror=mirror, cache=cache, year=year,
+                                       assumptions=default_assumptions()):
+        out.print(f"wrote {path}")
+
+
 def _fuels(value: str) -> list[str]:
     from siting.assumptions import FUELS
 

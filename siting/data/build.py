@@ -16,6 +16,7 @@ import pandas as pd
 from siting.assumptions import Assumptions, default_assumptions
 from siting.data import loaders, plants, sites
 from siting.data.grid import build_grid_tables
+from siting.data.profile_sources import build_profiles
 from siting.data.registry import get_dataset
 from siting.io import write_geojson, write_table, write_text
 from siting.paths import REPO_ROOT, RESOURCES_DIR
@@ -47,6 +48,7 @@ def build_all(mirror=None, cache=None, out: Path = REPO_ROOT / "data" / "regions
         *build_grid_tables(mirror, cache, out, assumptions),
         *build_default_sites(mirror, cache, out, assumptions),
         build_basemap(mirror, cache, out),
+        *build_profiles(mirror, cache, out, assumptions),
         write_sources(out, assumptions),
     ]
 

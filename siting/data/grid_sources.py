@@ -232,4 +232,9 @@ def load_eia_ba_hourly(path: PathLike, assumptions: Assumptions) -> pd.DataFrame
         ci = gen @ factors / total
     out = pd.DataFrame({"timestamp_utc": ts, "ci_g_per_kwh": ci})
     out["ci_g_per_kwh"] = out["ci_g_per_kwh"].interpolate(limit_direction="both")
-    return out.sort_values("timestamp_utc").reset_index(drop=True)
+    out = out.sort_values("timestamp_utc").reset_index(drop=True)
+    # EIA-930 stamps each hour with its end: re-stamp with the hour's start, as the supply
+    # profiles do (siting.data.profile_sources.load_eia_ba); the first row stands in for the
+    # year's last hour, which the file lacks
+    out["ci_g_per_kwh"] = np.roll(out["ci_g_per_kwh"].to_numpy(), -1)
+    return out
