@@ -5,6 +5,7 @@ user's ``sites_hourly`` file or built by the data layer with their provenance.""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -195,19 +196,30 @@ def build_hourly_problem(scenario, sites: pd.DataFrame, workloads: pd.DataFrame,
         provenance=pd.concat(provenance, ignore_index=True) if provenance else pd.DataFrame())
 
 
+def _mirror():
+    return os.environ.get("SITING_MIRROR") or None
+
+
 def _grid_ci(sites, grid, a, runtime):
     from siting.data.grid import site_grid_ci_hourly
 
-    ci, prov = site_grid_ci_hourly(sites, grid, a, runtime=runtime)
+    ci, prov = site_grid_ci_hourly(sites, grid, a, runtime=runtime, mirror=_mirror())
     prov = prov.rename(columns={"grid_ci_source": "source", "grid_ci_resolution": "resolution"})
     prov["series"] = "grid_ci"
     return ci, prov
 
 
 def _profiles(sites, grid, techs, a, runtime):
+    from siting.data.download import DownloadError
     from siting.data.profiles import site_profiles
 
-    cf, prov = site_profiles(sites, grid, techs, a, runtime=runtime)
+    try:
+        cf, prov = site_profiles(sites, grid, techs, a, runtime=runtime, mirror=_mirror())
+    except DownloadError:
+        # run-time sources (Dispa-SET, PLEXOS) neither cached nor in a mirror, and no network:
+        # the embedded default only, and the provenance says so
+        cf, prov = site_profiles(sites, grid, techs, a, runtime=False)
+        prov["profile_source"] = prov["profile_source"].astype(str) + " (run-time sources unavailable)"
     prov = prov.rename(columns={"profile_source": "source", "profile_kind": "resolution"})
     prov["series"] = "cf_" + prov["technology"].astype(str)
     return cf, prov

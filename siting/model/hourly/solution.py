@@ -106,7 +106,7 @@ def build_hourly_solution(p: HourlyProblem, obj: Objective, m: LinearModel, raw:
                                                "spilled_mwh", "charge_mwh", "discharge_mwh", "soc_mwh")},
         "grid_ci_g_per_kwh": p.grid_ci[open_idx].ravel(),
     })
-    # month x hour-of-day CFE share per open site (for the report's heatmaps)
+    # month x hour-of-day (UTC) CFE share per open site (for the report's heatmaps)
     month, hod = p.grid.month, p.grid.hour_of_day
     key = (month - 1) * 24 + hod
     heat = []
@@ -115,9 +115,9 @@ def build_hourly_solution(p: HourlyProblem, obj: Objective, m: LinearModel, raw:
         tot = np.bincount(key, weights=d["load_mwh"][s], minlength=288)
         share = np.where(tot > 0, used / np.where(tot > 0, tot, 1), np.nan)
         heat.append(pd.DataFrame({"site_id": p.sites["site_id"].iloc[s], "month": np.arange(288) // 24 + 1,
-                                  "hour_utc": np.arange(288) % 24, "cfe": share}))
+                                  "hour": np.arange(288) % 24, "cfe": share}))
     heatmap = pd.concat(heat, ignore_index=True) if heat else pd.DataFrame(
-        columns=["site_id", "month", "hour_utc", "cfe"])
+        columns=["site_id", "month", "hour", "cfe"])
     tot_load = float(load.sum())
     summary = {
         "scenario": p.name, "periods": "hourly", "matching": "hourly (24/7 CFE)",
@@ -140,7 +140,7 @@ def build_hourly_solution(p: HourlyProblem, obj: Objective, m: LinearModel, raw:
         # kept for readers of the annual model's summary
         "emissions_t": float(sites["co2_t"].sum()), "energy_mwh": tot_load,
     }
-    tables = {"site_hours": site_hours, "cfe_heatmap": heatmap}
+    tables = {"site_hours": site_hours, "cfe_month_hour": heatmap}
     if len(p.provenance):
         tables["provenance"] = p.provenance
     if pareto is not None:
