@@ -19,7 +19,7 @@ import pandas as pd
 import xstatic.pkg.leaflet as xleaflet
 from branca.element import Element
 
-from siting.io import write_geojson, write_json, write_table, write_text
+from siting.io import dumps_json, write_geojson, write_json, write_table, write_text
 from siting.paths import regions_file
 from siting.report import charts
 from siting.report.analysis import Report
@@ -33,12 +33,51 @@ FORMATS = {
     "saved_t": "{:,.1f}", "saved_share": "{:.1%}", "ci_g_per_kwh": "{:,.1f}", "value": "{:g}",
 }
 
+# human column headers with units, for every table the report shows
+HEADERS = {
+    "rank": "Rank", "site_id": "Site", "name": "Name", "country_iso3": "Country",
+    "workloads": "Workloads", "gpu_hours": "GPU-hours", "energy_mwh": "Energy (MWh)",
+    "renewable_share": "Renewable share (period-matched)", "emissions_t": "CO2 (tCO2e)",
+    "operational_emissions_t": "Operational CO2 (tCO2e)", "embodied_t": "Embodied (tCO2e)",
+    "effective_ci_g_per_kwh": "Effective CI (g/kWh)", "gpu_utilisation": "GPU use",
+    "mw_utilisation": "Power use", "renewable_utilisation": "Renewables used",
+    "binding": "Binding", "t_saved_per_gpu": "Saved per GPU (tCO2e)",
+    "t_saved_per_mw": "Saved per MW (tCO2e)", "t_saved_per_renewable_mwh": "Saved per MWh renewable (tCO2e)",
+    "baseline": "Baseline", "basis": "Basis", "optimised_basis": "Plan basis",
+    "optimised_t": "Plan (tCO2e)", "saved_t": "Saved (tCO2e)", "saved_share": "Saved",
+    "ci_g_per_kwh": "CI (g/kWh)", "grid_ci_g_per_kwh": "Grid CI (g/kWh)",
+    "grid_ci_mean_g_per_kwh": "Grid CI (g/kWh)", "renewable_ci_g_per_kwh": "Renewable CI (g/kWh)",
+    "renewable_mwh": "Renewables (MWh)", "grid_mwh": "Grid (MWh)", "status": "Status",
+    "key": "Key", "value": "Value", "unit": "Unit", "source": "Source", "figure": "Figure",
+    "dataset": "Dataset", "licence": "Licence", "attribution": "Attribution", "url": "URL",
+    "grid_ci_source": "Grid CI source", "grid_ci_resolution": "Grid CI resolution",
+    "profile_source": "Profile source", "profile_sources": "Profile sources",
+    "pue": "PUE", "capacity_gpus": "GPUs", "fits": "Has room", "cost_usd": "Cost (USD)",
+    "co2_t": "CO2 (tCO2e)", "cfe": "Hourly CFE", "lat": "Lat", "lon": "Lon",
+    "renewable_available_mwh": "Renewables available (MWh)", "gpu_hours_needed": "GPU-hours needed",
+    "gpu_hours_capacity": "GPU-hours capacity", "explanation": "Why",
+}
+UNIT_SUFFIXES = (("_g_per_kwh", " (g/kWh)"), ("_mwh_per_year", " (MWh/yr)"), ("_mwh", " (MWh)"),
+                 ("_usd", " (USD)"), ("_km", " (km)"), ("_kw", " (kW)"), ("_mw", " (MW)"),
+                 ("_t", " (tCO2e)"), ("_share", " (share)"), ("_s", " (s)"))
+
+
+def human(col: str) -> str:
+    """A readable header with its unit: ``grid_ci_g_per_kwh`` -> ``Grid CI (g/kWh)``."""
+    if col in HEADERS:
+        return HEADERS[col]
+    for suffix, unit in UNIT_SUFFIXES:
+        if col.endswith(suffix) and len(col) > len(suffix):
+            base = col[: -len(suffix)]
+            return base.replace("_", " ").replace(" ci", " CI").capitalize() + unit
+    return col.replace("_", " ").capitalize()
+
 
 def _cell(col: str, v) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
         return ""
     if isinstance(v, bool | np.bool_):
-        return str(v)
+        return "yes" if v else "no"
     if col in FORMATS and isinstance(v, int | float | np.number):
         return FORMATS[col].format(v)
     if isinstance(v, float | np.floating):
@@ -49,7 +88,7 @@ def _cell(col: str, v) -> str:
 
 def markdown_table(df: pd.DataFrame) -> str:
     cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines = ["| " + " | ".join(human(c) for c in cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for row in df.itertuples(index=False):
         lines.append("| " + " | ".join(_cell(c, v).replace("|", "/") for c, v in
                                          zip(cols, row, strict=True)) + " |")
@@ -57,7 +96,7 @@ def markdown_table(df: pd.DataFrame) -> str:
 
 
 def html_table(df: pd.DataFrame, table_id: str) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
+    head = "".join(f'<th title="{html.escape(c)}">{html.escape(human(c))}</th>' for c in df.columns)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(c, v))}</td>" for c, v in
                                     zip(df.columns, row, strict=True)) + "</tr>"
                    for row in df.itertuples(index=False))
@@ -65,49 +104,63 @@ def html_table(df: pd.DataFrame, table_id: str) -> str:
             f"<tbody>{body}</tbody></table></div>")
 
 
+def _figure_value(value: float, unit: str) -> str:
+    if unit == "share":
+        return f"{value:.0%}"
+    if unit == "USD":
+        return f"${value:,.0f}"
+    if unit == "sites":
+        return f"{int(value)}"
+    return f"{value:,.0f} {unit}" if abs(value) >= 100 else f"{value:,.1f} {unit}"
+
+
 def key_figures(r: Report) -> list[tuple[str, str]]:
-    t = r.totals
-    figs = [("Emissions", f"{t['emissions_t']:,.1f} tCO2e"),
-            ("Energy", f"{t['energy_mwh']:,.0f} MWh"),
-            ("Renewable share", f"{t['renewable_share']:.0%}"),
-            ("Effective intensity", f"{t['effective_ci_g_per_kwh']:,.1f} g/kWh"),
-            ("Sites open", f"{t['sites_open']}")]
+    """Headline figures as (label, value) pairs; baselines name their basis."""
+    figs = [(row.figure, _figure_value(row.value, row.unit)) for row in r.headline.itertuples()]
     for b in r.baselines.itertuples():
-        figs.append((f"vs {b.baseline}", f"-{b.saved_t:,.0f} t ({b.saved_share:.0%})"))
+        sign = "-" if b.saved_t >= 0 else "+"
+        figs.append((f"vs {b.baseline} ({b.basis})",
+                     f"{sign}{abs(b.saved_t):,.0f} t ({sign}{abs(b.saved_share):.0%})"))
     return figs
+
+
+def marginal_table(r: Report) -> pd.DataFrame:
+    marg = r.ranked[["rank", "site_id", "binding", "t_saved_per_gpu", "t_saved_per_mw",
+                     "t_saved_per_renewable_mwh"]].copy()
+    marg["binding"] = marg["binding"].fillna("").replace("", "nothing (spare room)")
+    return marg
 
 
 def to_markdown(r: Report) -> str:
     s = r.summary
-    marg = r.ranked[["rank", "site_id", "binding", "t_saved_per_gpu", "t_saved_per_mw",
-                     "t_saved_per_renewable_mwh"]]
     parts = [
         f"# siting report: {r.scenario}",
         "",
         f"Status **{s['status']}** (objective {s['objective_t']:,.3f} t, bound "
-        f"{'-' if s['bound_t'] is None else format(s['bound_t'], ',.3f')} t, solver {s['solver']}, "
+        f"{'-' if s.get('bound_t') is None else format(s['bound_t'], ',.3f')} t, solver {s['solver']}, "
         f"build {s['build_s']:.3f} s, solve {s['solve_s']:.3f} s, {s['n_variables']:,} variables, "
         f"{s['n_constraints']:,} constraints).",
         "",
-        "## Key figures",
+        "## Headline",
         "",
-        *[f"- {k}: **{v}**" for k, v in key_figures(r)],
+        markdown_table(r.headline.assign(value=[_figure_value(v, u) for v, u in
+                                                zip(r.headline["value"], r.headline["unit"],
+                                                    strict=True)]).drop(columns="unit")),
+        "",
+        "## Baselines (like for like, operational only)",
+        "",
+        markdown_table(r.baselines),
         "",
         "## Ranked placements (cleanest first)",
         "",
         markdown_table(r.ranked.drop(columns=["t_saved_per_gpu", "t_saved_per_mw",
                                               "t_saved_per_renewable_mwh"])),
         "",
-        "## Baselines",
-        "",
-        markdown_table(r.baselines),
-        "",
         "## What binds, and what one more unit would save",
         "",
-        "From the LP with the site and job decisions fixed: tCO2e saved by one more GPU (over the "
-        "horizon), one more MW of facility power, or one more MWh of renewables at each open site.",
+        r.marginal_note,
         "",
-        markdown_table(marg),
+        markdown_table(marginal_table(r)),
         "",
         *(["## Notes", "", *[f"- {n}" for n in r.notes], ""] if r.notes else []),
         "## Assumptions",
@@ -123,19 +176,41 @@ def to_markdown(r: Report) -> str:
 
 
 def sites_geodataframe(r: Report) -> gpd.GeoDataFrame:
-    s = r.sites
+    s = r.sites.drop(columns="geometry", errors="ignore")
     return gpd.GeoDataFrame(s, geometry=gpd.points_from_xy(s["lon"], s["lat"]), crs=WGS84)
 
 
+CI_STOPS = ((0, "#1a9850"), (50, "#91cf60"), (150, "#d9ef8b"), (300, "#fee08b"),
+            (500, "#fc8d59"), (np.inf, "#d73027"))
+
+
 def _intensity_colour(ci: float) -> str:
-    stops = [(0, "#1a9850"), (50, "#91cf60"), (150, "#d9ef8b"), (300, "#fee08b"),
-             (500, "#fc8d59"), (np.inf, "#d73027")]
-    return next(colour for limit, colour in stops if ci <= limit)
+    if ci is None or not np.isfinite(ci):
+        return "#adb5bd"
+    return next(colour for limit, colour in CI_STOPS if ci <= limit)
 
 
-def points_map(g: gpd.GeoDataFrame, popup_cols: list[str]) -> folium.Map:
+def legend_html(title: str = "Carbon intensity (gCO2e/kWh)") -> str:
+    """The map's colour legend: one swatch per class of :data:`CI_STOPS`, with units."""
+    items, lo = [], 0
+    for limit, colour in CI_STOPS:
+        label = f"&gt; {lo:g}" if not np.isfinite(limit) else f"{lo:g}&ndash;{limit:g}"
+        items.append(f'<li><i style="background:{colour}"></i>{label}</li>')
+        lo = limit
+    return (f'<div class="map-legend" id="legend"><b>{html.escape(title)}</b><ul>{"".join(items)}'
+            '</ul><span>outlined, large: chosen sites (area ~ energy)</span></div>')
+
+
+SOURCE_COLUMNS = ("grid_ci_source", "grid_ci_resolution", "grid_year", "profile_source",
+                  "profile_sources", "renewable_profile_source", "renewable_source")
+
+
+def points_map(g: gpd.GeoDataFrame, popup_cols: list[str], *, label_col: str | None = "site_id",
+               fit_to: np.ndarray | None = None) -> folium.Map:
     """Offline Leaflet map: country outlines as the base layer (no tiles) and one circle
-    per row of ``g`` (columns ``radius``, ``colour``, ``open``: open ones outlined, on top)."""
+    per row of ``g`` (columns ``radius``, ``colour``, ``open``: open ones outlined, on top,
+    labelled with ``label_col``). The view fits the ``open`` rows (or ``fit_to``, (n, 2)
+    lat/lon), else every row. Popups show ``popup_cols`` (those present) with human headers."""
     m = folium.Map(location=[30, 0], zoom_start=2, tiles=None, control_scale=True)
     m.default_js, m.default_css = [], []  # Leaflet is inlined by the page, nothing from a CDN
     outlines = gpd.read_file(regions_file("countries_110m.geojson"), engine="pyogrio")
@@ -143,10 +218,11 @@ def points_map(g: gpd.GeoDataFrame, popup_cols: list[str]) -> folium.Map:
                    style_function=lambda f: {"fillColor": "#f1f3f5", "color": "#adb5bd",
                                              "weight": 0.6, "fillOpacity": 1.0},
                    tooltip=folium.GeoJsonTooltip(["name"], labels=False)).add_to(m)
-    props = g[popup_cols + ["radius", "colour", "open", "geometry"]].copy()
-    for col in popup_cols:
-        if pd.api.types.is_float_dtype(props[col]):
-            props[col] = props[col].round(3)
+    cols = [c for c in popup_cols if c in g.columns]
+    props = g[cols + ["radius", "colour", "open", "geometry"]].copy()
+    for col in cols:  # formatted text, as in the tables
+        props[col] = [_cell(col, v) for v in props[col]]
+    props["open"] = props["open"].astype(bool)
     order = props.sort_values("open", kind="stable")  # open sites drawn last, on top
 
     def style(feature):
@@ -156,13 +232,29 @@ def points_map(g: gpd.GeoDataFrame, popup_cols: list[str]) -> folium.Map:
 
     folium.GeoJson(json.loads(order.to_json()), name="sites", marker=folium.CircleMarker(fill=True),
                    style_function=style,
-                   popup=folium.GeoJsonPopup(popup_cols, aliases=[c.replace("_", " ") for c in popup_cols])
-                   ).add_to(m)
+                   popup=folium.GeoJsonPopup(cols, aliases=[human(c) for c in cols])).add_to(m)
+    chosen = g[g["open"].astype(bool)]
+    if label_col and label_col in g.columns:
+        for lat, lon, text in zip(chosen.geometry.y, chosen.geometry.x, chosen[label_col], strict=True):
+            folium.Marker([lat, lon], icon=folium.DivIcon(
+                html=f'<div class="site-label">{html.escape(str(text))}</div>',
+                icon_size=(0, 0), icon_anchor=(-10, 8)), interactive=False).add_to(m)
+    pts = fit_to if fit_to is not None else (
+        np.column_stack([chosen.geometry.y, chosen.geometry.x]) if len(chosen)
+        else np.column_stack([g.geometry.y, g.geometry.x]))
+    if len(pts):
+        m.fit_bounds([[float(pts[:, 0].min()), float(pts[:, 1].min())],
+                      [float(pts[:, 0].max()), float(pts[:, 1].max())]],
+                     padding=(40, 40), max_zoom=7)
+    m.get_root().script.add_child(Element(
+        f"window.sitingMap = {m.get_name()};\n"
+        f"window.sitingChosen = {dumps_json([[float(a), float(b)] for a, b in pts])};"),
+        name="siting_handles")
     return m
 
 
 def site_map(r: Report) -> folium.Map:
-    """Candidates coloured by grid intensity; chosen sites sized by energy and outlined."""
+    """Candidates coloured by grid intensity; chosen sites sized by energy, outlined, labelled."""
     g = sites_geodataframe(r)
     emax = max(float(g["energy_mwh"].max()), 1.0)
     g = g.assign(
@@ -172,8 +264,8 @@ def site_map(r: Report) -> folium.Map:
         status=np.where(g["open"], "chosen", "candidate"),
     )
     return points_map(g, ["site_id", "name", "country_iso3", "status", "energy_mwh", "emissions_t",
-                          "renewable_share", "grid_ci_mean_g_per_kwh", "renewable_ci_g_per_kwh",
-                          "binding"])
+                          "effective_ci_g_per_kwh", "renewable_share", "grid_ci_mean_g_per_kwh",
+                          "renewable_ci_g_per_kwh", "binding", *SOURCE_COLUMNS])
 
 
 def _leaflet_inline() -> str:
@@ -186,22 +278,48 @@ def _leaflet_inline() -> str:
 PAGE_CSS = """
 html, body { height: auto !important; }
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #212529;
-       max-width: 1200px !important; margin: 1.5rem auto !important; padding: 0 1rem !important; }
+       max-width: 1200px !important; margin: 1.5rem auto !important; padding: 0 1rem !important;
+       overflow-x: hidden; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
 .cards { display: flex; flex-wrap: wrap; gap: .75rem; }
-.card { border: 1px solid #dee2e6; border-radius: 6px; padding: .6rem .9rem; min-width: 9rem; }
+.card { border: 1px solid #dee2e6; border-radius: 6px; padding: .6rem .9rem; min-width: 9rem;
+        max-width: 18rem; }
 .card b { display: block; font-size: 1.15rem; } .card span { color: #6c757d; font-size: .8rem; }
+.card small { display: block; color: #6c757d; font-size: .7rem; margin-top: .2rem; }
+.map-wrap { position: relative; }
 .folium-map { height: 540px !important; border: 1px solid #dee2e6; border-radius: 6px; }
-table { border-collapse: collapse; font-size: .82rem; margin: .5rem 0; }
-th, td { border-bottom: 1px solid #e9ecef; padding: .25rem .5rem; text-align: right; }
-th { background: #f8f9fa; } td:nth-child(-n+4) { text-align: left; }
-.scroll { overflow-x: auto; } .charts img { max-width: 100%; } .note { color: #6c757d; font-size: .85rem; }
+.map-legend { position: absolute; right: 10px; bottom: 24px; z-index: 1000; background: #fff;
+              border: 1px solid #adb5bd; border-radius: 4px; padding: .4rem .6rem; font-size: .75rem; }
+.map-legend ul { list-style: none; margin: .3rem 0; padding: 0; }
+.map-legend i { display: inline-block; width: 12px; height: 12px; margin-right: 6px;
+                vertical-align: middle; border: 1px solid #868e96; }
+.map-legend span { color: #6c757d; }
+.site-label { font: 600 11px system-ui, sans-serif; white-space: nowrap; color: #212529;
+              text-shadow: 0 0 3px #fff, 0 0 3px #fff; }
+.scroll { overflow-x: auto; max-width: 100%; }
+table { border-collapse: collapse; font-size: .8rem; margin: .5rem 0; }
+th, td { border-bottom: 1px solid #e9ecef; padding: .25rem .45rem; text-align: right;
+         vertical-align: top; }
+th { background: #f8f9fa; font-weight: 600; } td:nth-child(-n+4) { text-align: left; }
+td { overflow-wrap: anywhere; max-width: 22rem; }
+.charts img, .charts svg { max-width: 100%; height: auto; } .note { color: #6c757d; font-size: .85rem; }
+@page { size: A4; margin: 14mm 12mm; }
+@media print {
+  body { max-width: none !important; margin: 0 !important; padding: 0 !important; font-size: 9pt; }
+  h1 { font-size: 15pt; } h2 { font-size: 11pt; break-after: avoid; }
+  .folium-map { height: 110mm !important; break-inside: avoid; }
+  .leaflet-control-container { display: none; }
+  .scroll { overflow: visible; }
+  table { font-size: 7pt; width: 100%; } td { max-width: none; }
+  tr, .card, .charts img, .charts svg { break-inside: avoid; }
+  .charts img, .charts svg { max-height: 120mm; }
+}
 """
 
 
-def html_page(title: str, m: folium.Map, top: str, bottom: str) -> str:
+def html_page(title: str, m: folium.Map, top: str, bottom: str, legend: str | None = None) -> str:
     """A self-contained page: inlined Leaflet and CSS, ``top`` (with the map placeholder
-    ``<!--siting-map-->``), the map, then ``bottom``."""
+    ``<!--siting-map-->``), the map (with ``legend`` over it), then ``bottom``."""
     fig = m.get_root()
     fig.header.add_child(Element(_leaflet_inline()), name="leaflet_inline", index=0)
     fig.header.add_child(Element(f"<style>{PAGE_CSS}</style><title>{html.escape(title)}</title>"),
@@ -213,7 +331,20 @@ def html_page(title: str, m: folium.Map, top: str, bottom: str) -> str:
     div = re.search(rf'<div class="folium-map" id="{m.get_name()}"[^>]*>\s*</div>', page)
     if div is None:
         raise RuntimeError("folium output changed: map div not found")
-    return page.replace(div.group(0), "", 1).replace("<!--siting-map-->", div.group(0), 1)
+    wrapped = f'<div class="map-wrap">{div.group(0)}{legend or legend_html()}</div>'
+    page = page.replace(div.group(0), "", 1).replace("<!--siting-map-->", wrapped, 1)
+    return stable_ids(page)
+
+
+def stable_ids(page: str) -> str:
+    """folium names its elements with random uuid4 hex (``map_3f2a...``): number them in order
+    of appearance instead, so the same report gives the same bytes."""
+    ids: dict[str, str] = {}
+
+    def number(match: re.Match) -> str:
+        return ids.setdefault(match.group(0), f"{len(ids) + 1:032d}")
+
+    return re.sub(r"(?<=_)[0-9a-f]{32}(?![0-9a-zA-Z])", number, page)
 
 
 def png_img(png: bytes, element_id: str, alt: str) -> str:
@@ -221,36 +352,67 @@ def png_img(png: bytes, element_id: str, alt: str) -> str:
             f'src="data:image/png;base64,{base64.b64encode(png).decode()}">')
 
 
-def cards_html(figures: list[tuple[str, str]]) -> str:
-    return '<div class="cards">' + "".join(
-        f'<div class="card"><span>{html.escape(k)}</span><b>{html.escape(v)}</b></div>'
-        for k, v in figures) + "</div>"
+def cards_html(figures: list[tuple[str, str]] | list[tuple[str, str, str]]) -> str:
+    """Key-figure cards: (label, value) or (label, value, basis)."""
+    def card(f):
+        basis = f"<small>{html.escape(f[2])}</small>" if len(f) > 2 and f[2] else ""
+        return f'<div class="card"><span>{html.escape(f[0])}</span><b>{html.escape(f[1])}</b>{basis}</div>'
+
+    return '<div class="cards" id="headline">' + "".join(card(f) for f in figures) + "</div>"
+
+
+def hourly_charts(r: Report) -> str:
+    """Pareto front and month x hour CFE heatmaps, when the solution carries those tables:
+    ``pareto`` (``cost_usd, co2_t[, label]``) and ``cfe_month_hour`` (``site_id, month 1-12,
+    hour 0-23, cfe`` share). Empty when neither is there."""
+    parts = []
+    pareto = r.tables.get("pareto")
+    if pareto is not None and len(pareto):
+        parts.append('<h2>Cost against CO2 (Pareto front)</h2><div class="charts" id="chart-pareto">'
+                     + charts.pareto_chart(pareto) + "</div>")
+    cfe = r.tables.get("cfe_month_hour")
+    if cfe is not None and len(cfe):
+        chosen = set(r.ranked["site_id"])
+        maps = []
+        for site_id, block in cfe[cfe["site_id"].isin(chosen)].groupby("site_id", sort=True):
+            grid = (block.pivot_table(index="month", columns="hour", values="cfe", aggfunc="mean")
+                    .reindex(index=range(1, 13), columns=range(24)).to_numpy(float))
+            maps.append(charts.cfe_heatmap(grid, f"{site_id}: hourly CFE share (month x hour, UTC)"))
+        if maps:
+            parts.append('<h2>Hourly carbon-free energy by site</h2><div class="charts" id="chart-cfe">'
+                         + "".join(maps) + "</div>")
+    return "".join(parts)
 
 
 def to_html(r: Report) -> str:
     s = r.summary
+    headline = [(row.figure, _figure_value(row.value, row.unit), row.basis)
+                for row in r.headline.itertuples()]
+    headline += [(f"vs {b.baseline}", f"{'-' if b.saved_t >= 0 else '+'}{abs(b.saved_t):,.0f} t "
+                  f"({'-' if b.saved_t >= 0 else '+'}{abs(b.saved_share):.0%})",
+                  f"{b.basis}; plan {b.optimised_basis}") for b in r.baselines.itertuples()]
     top = (f"<h1>siting report: {html.escape(r.scenario)}</h1>"
            f"<p class='note'>Status {s['status']}; objective {s['objective_t']:,.3f} t; solver "
            f"{s['solver']}; {s['n_variables']:,} variables, {s['n_constraints']:,} constraints; "
            f"build {s['build_s']:.3f} s, solve {s['solve_s']:.3f} s.</p>"
-           + cards_html(key_figures(r)) + "<h2>Map</h2>"
-           "<p class='note'>Chosen sites are outlined and sized by energy; colour is the "
-           "effective intensity (chosen) or the grid intensity (candidates), green = clean.</p>"
-           "<!--siting-map-->")
-    marg = r.ranked[["rank", "site_id", "binding", "t_saved_per_gpu", "t_saved_per_mw",
-                     "t_saved_per_renewable_mwh"]]
+           + cards_html(headline) + "<h2>Map</h2>"
+           "<p class='note'>Chosen sites are outlined, labelled and sized by energy; colour is the "
+           "effective intensity (chosen) or the grid intensity (candidates). Click a site for its "
+           "figures and data sources.</p><!--siting-map-->")
     bottom = (
-        "<h2>Ranked placements (cleanest first)</h2>"
+        "<h2>Baselines (like for like, operational only)</h2>" + html_table(r.baselines, "baselines")
+        + "<h2>Ranked placements (cleanest first)</h2>"
         + html_table(r.ranked.drop(columns=["t_saved_per_gpu", "t_saved_per_mw",
                                             "t_saved_per_renewable_mwh"]), "ranked")
         + "<h2>Charts</h2><div class='charts'>"
         + png_img(charts.emissions_by_site(r.sites), "chart-sites", "Emissions by site")
         + png_img(charts.baseline_vs_optimised(r.baselines), "chart-baseline",
                   "Baseline vs optimised")
-        + "</div><h2>Baselines</h2>" + html_table(r.baselines, "baselines")
-        + "<h2>What binds, and what one more unit would save</h2><p class='note'>tCO2e saved by "
+        + "</div>" + hourly_charts(r)
+        + "<h2>What binds, and what one more unit would save</h2>"
+        + f"<p id='marginal-note'>{html.escape(r.marginal_note)}</p><p class='note'>tCO2e saved by "
           "one more GPU (over the horizon), MW of facility power, or MWh of renewables, from the "
-          "LP with site and job decisions fixed.</p>" + html_table(marg, "marginals")
+          "LP with site and job decisions fixed.</p>" + html_table(marginal_table(r), "marginals")
         + ("<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in r.notes) + "</ul>"
            if r.notes else "")
         + "<h2>Assumptions</h2>" + html_table(r.assumptions[["key", "value", "unit", "source"]],
@@ -262,12 +424,17 @@ def to_html(r: Report) -> str:
 
 def write_report(r: Report, solution, out_dir: str | os.PathLike) -> list[Path]:
     """All report files in ``out_dir`` (created): the solution's CSVs, ranked.csv,
-    baselines.csv, marginals.csv, report.md, report.html, sites.geojson, summary.json."""
+    baselines.csv, marginals.csv, report.md, report.html, sites.geojson, summary.json, and the
+    solution itself under ``solution/`` (so ``siting report --from`` can rebuild them)."""
+    from siting.report.store import save_solution
+
     out = Path(out_dir)
     written = solution.write(out)
+    written += save_solution(solution, out)
     written += [
         write_table(out / "ranked.csv", r.ranked),
         write_table(out / "baselines.csv", r.baselines),
+        write_table(out / "headline.csv", r.headline),
         write_table(out / "marginals.csv", r.sites[["site_id", "binding", "t_saved_per_gpu",
                                                      "t_saved_per_mw", "t_saved_per_renewable_mwh"]]),
         write_json(out / "summary.json", r.summary),
@@ -277,3 +444,7 @@ def write_report(r: Report, solution, out_dir: str | os.PathLike) -> list[Path]:
     ]
     return sorted(set(written))
 
+
+REPORT_FILES = ("ranked.csv", "baselines.csv", "headline.csv", "marginals.csv", "summary.json",
+                "report.md", "report.html", "sites.geojson", "assignments.csv", "sites.csv",
+                "site_periods.csv")
