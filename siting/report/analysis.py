@@ -303,8 +303,9 @@ def explain_marginals(ranked: pd.DataFrame, sites: pd.DataFrame) -> str:
     best = float(open_ci.min())
     ren_ci = sites["renewable_ci_g_per_kwh"] if "renewable_ci_g_per_kwh" in sites else None
     grid = sites.get("grid_ci_mean_g_per_kwh")
-    reach = np.minimum(ren_ci.fillna(np.inf), grid.fillna(np.inf)) if ren_ci is not None and grid is not None \
-        else pd.Series(dtype=float)
+    if ren_ci is None or grid is None:
+        return "No constraint binds: one more GPU, MW or MWh at the chosen sites would save nothing."
+    reach = np.minimum(ren_ci.fillna(np.inf), grid.fillna(np.inf))
     ties = int((np.abs(reach - best) <= max(0.005 * best, 1e-6)).sum())
     return (f"No constraint binds: the chosen sites have spare GPUs, power and renewables, and "
             f"{ties} candidate sites tie at {best:,.1f} g/kWh, so one more GPU, MW or MWh anywhere "

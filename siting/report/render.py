@@ -448,3 +448,59 @@ def write_report(r: Report, solution, out_dir: str | os.PathLike) -> list[Path]:
 REPORT_FILES = ("ranked.csv", "baselines.csv", "headline.csv", "marginals.csv", "summary.json",
                 "report.md", "report.html", "sites.geojson", "assignments.csv", "sites.csv",
                 "site_periods.csv")
+
+
+def compare_runs(runs, *, baseline: str = "USA") -> pd.DataFrame:
+    """Key figures of saved runs (folders written by ``siting optimize``/``report``), one column
+    per run, one row per figure, each naming its basis. Figures a run lacks are left empty."""
+    from siting.report.analysis import build_report
+    from siting.report.store import load_solution
+
+    columns, order = {}, []
+    for run in runs:
+        rep = build_report(load_solution(run), baseline=baseline)
+        name = Path(run).name or str(run)
+        if name in columns:
+            name = str(run)
+        col = {"scenario": rep.scenario, "status": rep.summary.get("status", "")}
+        for row in rep.headline.itertuples():
+            key = f"{row.figure} ({row.unit})"
+            col[key] = row.value
+        for b in rep.baselines.itertuples():
+            col[f"vs {b.baseline}: saved (tCO2e)"] = b.saved_t
+        col["GPU-hours"] = rep.totals["gpu_hours"]
+        col["Chosen sites"] = ", ".join(rep.ranked["site_id"])
+        columns[name] = col
+        order += [k for k in col if k not in order]
+    table = pd.DataFrame({name: [col.get(k) for k in order] for name, col in columns.items()},
+                         index=order)
+    table.index.name = "figure"
+    return table.reset_index()
+
+
+def _compare_cell(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}"
+    return str(v)
+
+
+def comparison_text(table: pd.DataFrame, fmt: str) -> str:
+    """The comparison as Markdown (``md``), CSV (``csv``) or a self-contained HTML page (``html``)."""
+    if fmt == "csv":
+        return table.to_csv(index=False, lineterminator="\n")
+    cells = table.map(_compare_cell)
+    if fmt == "md":
+        cols = list(cells.columns)
+        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+        lines += ["| " + " | ".join(v.replace("|", "/") for v in row) + " |"
+                  for row in cells.itertuples(index=False)]
+        return "\n".join(lines) + "\n"
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cells.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
+                   for row in cells.itertuples(index=False))
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>siting: comparison</title>"
+            f"<style>{PAGE_CSS}</style></head><body><h1>siting: runs side by side</h1>"
+            f'<div class="scroll"><table id="compare"><thead><tr>{head}</tr></thead><tbody>{body}'
+            "</tbody></table></div></body></html>\n")
