@@ -85,6 +85,9 @@ def write_json_schema(dest: Path = SCHEMA_FILE) -> Path:
 
 
 def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file; relative paths in it resolve against its folder.
+
+    Bad files raise :class:`~siting.errors.SitingError` naming the file and the field."""
     p = Path(path)
     if not p.is_file():
         raise SitingError(f"{p}: scenario file not found")
@@ -288,6 +291,7 @@ def build_problem(sites: pd.DataFrame, workloads: pd.DataFrame, *, monthly: pd.D
 
 
 def load_problem(scenario: Scenario) -> Problem:
+    """Read and check every table a scenario names and return the :class:`Problem` arrays."""
     sites_path = (regions_file("sites.csv") if scenario.sites == DEFAULT_SITES
                   else scenario.path(scenario.sites))
     sites = read_sites_table(sites_path)

@@ -156,6 +156,7 @@ def location_based_by_site(solution: Solution, tables: dict) -> pd.DataFrame:
 
 
 def period_label(n_periods: int) -> str:
+    """'annual', 'monthly' or 'hourly' for a number of model periods."""
     return {1: "annual", 12: "monthly"}.get(n_periods, "hourly" if n_periods >= 8760 else
                                             f"{n_periods}-period")
 
@@ -217,6 +218,7 @@ def card_baseline(solution: Solution, workloads: pd.DataFrame, plan_location: pd
 
 
 def ranked_placements(solution: Solution, marginals: pd.DataFrame) -> pd.DataFrame:
+    """Open sites, cleanest first, with their workloads, figures and marginal values."""
     a, s = solution.assignments, pd.DataFrame(solution.sites)
     placed = (a.groupby("site_id")["workload_id"].agg(lambda ids: ", ".join(sorted(ids)))
               .rename("workloads"))
@@ -232,6 +234,7 @@ def ranked_placements(solution: Solution, marginals: pd.DataFrame) -> pd.DataFra
 
 
 def sources_table() -> pd.DataFrame:
+    """Every dataset of the registry with its licence, attribution and URL."""
     return pd.DataFrame([{"dataset": d.name, "title": d.title, "licence": d.licence,
                           "attribution": d.attribution, "url": d.files[0].url,
                           "in_embedded_default": d.redistributable} for d in DATASETS.values()])

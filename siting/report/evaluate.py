@@ -30,8 +30,9 @@ from siting.units import HOURS_PER_YEAR, WGS84
 
 def evaluate_sites(sites: pd.DataFrame, workloads: pd.DataFrame, *,
                    horizon_hours: float | None = None, baseline: str = "USA") -> pd.DataFrame:
-    """One row per site, ranked by emissions (lowest first). ``sites`` has the model columns
-    (see siting.model.scenario.read_sites_table); ``workloads`` the workload columns."""
+    """One row per site, ranked by emissions (lowest first), as a GeoDataFrame in EPSG:4326.
+    ``sites`` has the model columns (see siting.model.scenario.read_sites_table);
+    ``workloads`` the workload columns."""
     H = assumption("horizon_hours") if horizon_hours is None else float(horizon_hours)
     it_mwh = float(workloads["energy_mwh"].sum())
     gpu_hours = float(workloads["gpu_hours"].sum())
@@ -62,10 +63,12 @@ def evaluate_sites(sites: pd.DataFrame, workloads: pd.DataFrame, *,
             out[col] = sites[col].to_numpy()
     out = out.sort_values(["emissions_t", "site_id"], kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    return out
+    return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs=WGS84)
 
 
 def evaluation_html(ev: pd.DataFrame, title: str) -> str:
+    """The evaluation as a self-contained HTML page: map, ranked table and chart."""
+    ev = pd.DataFrame(ev).drop(columns="geometry", errors="ignore")
     g = gpd.GeoDataFrame(ev, geometry=gpd.points_from_xy(ev["lon"], ev["lat"]), crs=WGS84)
     best = ev["rank"] <= 3
     g = g.assign(radius=np.where(best, 11, 6), colour=[_intensity_colour(c) for c in
@@ -89,6 +92,8 @@ def evaluation_html(ev: pd.DataFrame, title: str) -> str:
 
 
 def write_evaluation(ev: pd.DataFrame, out_dir: str | os.PathLike, title: str) -> list[Path]:
+    """evaluation.csv/.md/.geojson/.html and summary.json in ``out_dir``, written atomically."""
+    ev = pd.DataFrame(ev).drop(columns="geometry", errors="ignore")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     geo = gpd.GeoDataFrame(ev, geometry=gpd.points_from_xy(ev["lon"], ev["lat"]), crs=WGS84)

@@ -87,6 +87,7 @@ def _cell(col: str, v) -> str:
 
 
 def markdown_table(df: pd.DataFrame) -> str:
+    """A Markdown table with human headers (units) and formatted cells."""
     cols = list(df.columns)
     lines = ["| " + " | ".join(human(c) for c in cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for row in df.itertuples(index=False):
@@ -96,6 +97,7 @@ def markdown_table(df: pd.DataFrame) -> str:
 
 
 def html_table(df: pd.DataFrame, table_id: str) -> str:
+    """An HTML table (human headers, raw column names as tooltips) in a horizontally scrolling box."""
     head = "".join(f'<th title="{html.escape(c)}">{html.escape(human(c))}</th>' for c in df.columns)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(c, v))}</td>" for c, v in
                                     zip(df.columns, row, strict=True)) + "</tr>"
@@ -125,6 +127,7 @@ def key_figures(r: Report) -> list[tuple[str, str]]:
 
 
 def marginal_table(r: Report) -> pd.DataFrame:
+    """Marginal values of the open sites, with 'nothing (spare room)' where no constraint binds."""
     marg = r.ranked[["rank", "site_id", "binding", "t_saved_per_gpu", "t_saved_per_mw",
                      "t_saved_per_renewable_mwh"]].copy()
     marg["binding"] = marg["binding"].fillna("").replace("", "nothing (spare room)")
@@ -132,6 +135,7 @@ def marginal_table(r: Report) -> pd.DataFrame:
 
 
 def to_markdown(r: Report) -> str:
+    """The report as Markdown: headline, baselines, placements, marginal values, assumptions."""
     s = r.summary
     parts = [
         f"# siting report: {r.scenario}",
@@ -176,6 +180,7 @@ def to_markdown(r: Report) -> str:
 
 
 def sites_geodataframe(r: Report) -> gpd.GeoDataFrame:
+    """Every candidate site with results, as points in EPSG:4326."""
     s = r.sites.drop(columns="geometry", errors="ignore")
     return gpd.GeoDataFrame(s, geometry=gpd.points_from_xy(s["lon"], s["lat"]), crs=WGS84)
 
@@ -348,6 +353,7 @@ def stable_ids(page: str) -> str:
 
 
 def png_img(png: bytes, element_id: str, alt: str) -> str:
+    """An ``<img>`` with the PNG inlined as a data URI (the page stays self-contained)."""
     return (f'<img id="{element_id}" alt="{html.escape(alt)}" '
             f'src="data:image/png;base64,{base64.b64encode(png).decode()}">')
 
@@ -385,6 +391,7 @@ def hourly_charts(r: Report) -> str:
 
 
 def to_html(r: Report) -> str:
+    """The report as one self-contained HTML page (inlined Leaflet, map, charts, tables)."""
     s = r.summary
     headline = [(row.figure, _figure_value(row.value, row.unit), row.basis)
                 for row in r.headline.itertuples()]
