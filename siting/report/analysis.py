@@ -338,11 +338,15 @@ def build_report(solution: Solution, *, baseline: str = "USA", baseline_year: in
     ren = float(solution.sites["renewable_mwh"].sum())
     gpu_hours = float(wl["gpu_hours"].sum())
     loc = location_based_by_site(solution, tables)
+    site_embodied = float(pd.DataFrame(solution.sites)["embodied_t"].sum())
     location_t = float(loc["location_t"].sum())
     embodied_t, embodied_source = embodied_figure(solution, gpu_hours, a)
-    site_embodied = float(pd.DataFrame(solution.sites)["embodied_t"].sum())
     operational_t = total_t - site_embodied
     plan_location = float(s["co2_location_t"]) if s.get("co2_location_t") is not None else location_t
+    sites = sites.merge(loc[["site_id", "location_t"]], on="site_id", how="left")
+    sites["location_t"] = sites["location_t"].fillna(0.0)
+    if site_embodied == 0 and s.get("embodied_t") is None:  # per-GPU-hour factor, by site
+        sites["embodied_t"] = sites["gpu_hours"] * a["embodied_g_per_gpu_hour"] / 1e6
     per = period_label(int(s.get("n_periods", 1)))
     totals = {"emissions_t": total_t, "operational_t": operational_t, "location_t": plan_location,
               "embodied_t": embodied_t, "embodied_source": embodied_source,

@@ -23,13 +23,16 @@ def _png(fig: Figure) -> bytes:
 
 
 def emissions_by_site(sites: pd.DataFrame, top: int = 15) -> bytes:
-    """Horizontal bars: operational and embodied tCO2e of the open sites."""
-    s = sites[sites["open"]].nlargest(top, "emissions_t").iloc[::-1]
+    """Horizontal bars: operational (location-based when the table has ``location_t``) and
+    embodied tCO2e of the open sites."""
+    op = "location_t" if "location_t" in sites else "operational_emissions_t"
+    s = sites[sites["open"]].assign(_total=lambda d: d[op] + d["embodied_t"])
+    s = s.nlargest(top, "_total").iloc[::-1]
     fig, ax = _subplots(7, 0.45 * len(s) + 1.2)
     labels = s["site_id"] + " " + s["name"].str.slice(0, 28)
-    ax.barh(labels, s["operational_emissions_t"], color=CLEAN, label="operational")
-    ax.barh(labels, s["embodied_t"], left=s["operational_emissions_t"], color=EMBODIED,
-            label="embodied")
+    ax.barh(labels, s[op], color=DIRTY if op == "location_t" else CLEAN,
+            label="operational, location-based" if op == "location_t" else "operational")
+    ax.barh(labels, s["embodied_t"], left=s[op], color=EMBODIED, label="embodied")
     ax.set_xlabel("tCO2e")
     ax.set_title("Emissions by site (open sites)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.3 / max(len(s), 1)), ncol=2,
@@ -45,14 +48,14 @@ def baseline_vs_optimised(baselines: pd.DataFrame) -> bytes:
     ax.barh([i + 0.2 for i in y], baselines["emissions_t"], height=0.4, color=DIRTY,
             label="baseline")
     ax.barh([i - 0.2 for i in y], baselines["optimised_t"], height=0.4, color=CLEAN,
-            label="siting plan")
+            label="siting plan (location-based)")
     ax.set_yticks(list(y), baselines["baseline"].str.slice(0, 40))
     for i, (b, o) in enumerate(zip(baselines["emissions_t"], baselines["optimised_t"], strict=True)):
         ax.text(b, i + 0.2, f" {b:,.0f} t", va="center", fontsize=8)
         ax.text(o, i - 0.2, f" {o:,.0f} t", va="center", fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("tCO2e")
-    ax.set_title("Baseline vs optimised")
+    ax.set_title("Baselines vs the plan, like for like (location-based, operational)")
     ax.set_xlim(0, baselines["emissions_t"].max() * 1.18)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)

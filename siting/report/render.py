@@ -37,14 +37,14 @@ FORMATS = {
 HEADERS = {
     "rank": "Rank", "site_id": "Site", "name": "Name", "country_iso3": "Country",
     "workloads": "Workloads", "gpu_hours": "GPU-hours", "energy_mwh": "Energy (MWh)",
-    "renewable_share": "Renewable share (period-matched)", "emissions_t": "CO2 (tCO2e)",
-    "operational_emissions_t": "Operational CO2 (tCO2e)", "embodied_t": "Embodied (tCO2e)",
-    "effective_ci_g_per_kwh": "Effective CI (g/kWh)", "gpu_utilisation": "GPU use",
+    "renewable_share": "Renewable share (period-matched)", "emissions_t": "CO2, period-matched (tCO2e)",
+    "operational_emissions_t": "Operational CO2 (tCO2e)", "location_t": "Location-based CO2 (tCO2e)", "embodied_t": "Embodied (tCO2e)",
+    "effective_ci_g_per_kwh": "Effective CI, period-matched (g/kWh)", "gpu_utilisation": "GPU use",
     "mw_utilisation": "Power use", "renewable_utilisation": "Renewables used",
     "binding": "Binding", "t_saved_per_gpu": "Saved per GPU (tCO2e)",
     "t_saved_per_mw": "Saved per MW (tCO2e)", "t_saved_per_renewable_mwh": "Saved per MWh renewable (tCO2e)",
     "baseline": "Baseline", "basis": "Basis", "optimised_basis": "Plan basis",
-    "optimised_t": "Plan (tCO2e)", "saved_t": "Saved (tCO2e)", "saved_share": "Saved",
+    "optimised_t": "Plan (tCO2e)", "baseline_t": "Baseline (tCO2e)", "saved_t": "Saved (tCO2e)", "saved_share": "Saved",
     "ci_g_per_kwh": "CI (g/kWh)", "grid_ci_g_per_kwh": "Grid CI (g/kWh)",
     "grid_ci_mean_g_per_kwh": "Grid CI (g/kWh)", "renewable_ci_g_per_kwh": "Renewable CI (g/kWh)",
     "renewable_mwh": "Renewables (MWh)", "grid_mwh": "Grid (MWh)", "status": "Status",
@@ -99,9 +99,12 @@ def markdown_table(df: pd.DataFrame) -> str:
 def html_table(df: pd.DataFrame, table_id: str) -> str:
     """An HTML table (human headers, raw column names as tooltips) in a horizontally scrolling box."""
     head = "".join(f'<th title="{html.escape(c)}">{html.escape(human(c))}</th>' for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(c, v))}</td>" for c, v in
-                                    zip(df.columns, row, strict=True)) + "</tr>"
-                   for row in df.itertuples(index=False))
+    def td(c, v) -> str:
+        number = isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_)
+        return f'<td{" class=\"n\"" if number else ""}>{html.escape(_cell(c, v))}</td>'
+
+    body = "".join("<tr>" + "".join(td(c, v) for c, v in zip(df.columns, row, strict=True))
+                   + "</tr>" for row in df.itertuples(index=False))
     return (f'<div class="scroll"><table id="{table_id}"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>")
 
@@ -134,6 +137,11 @@ def marginal_table(r: Report) -> pd.DataFrame:
     return marg
 
 
+def baseline_table(r: Report) -> pd.DataFrame:
+    """Baselines for display: the baseline's own figure is named as such."""
+    return r.baselines.rename(columns={"emissions_t": "baseline_t"})
+
+
 def to_markdown(r: Report) -> str:
     """The report as Markdown: headline, baselines, placements, marginal values, assumptions."""
     s = r.summary
@@ -153,7 +161,7 @@ def to_markdown(r: Report) -> str:
         "",
         "## Baselines (like for like, operational only)",
         "",
-        markdown_table(r.baselines),
+        markdown_table(baseline_table(r)),
         "",
         "## Ranked placements (cleanest first)",
         "",
@@ -185,7 +193,7 @@ def sites_geodataframe(r: Report) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(s, geometry=gpd.points_from_xy(s["lon"], s["lat"]), crs=WGS84)
 
 
-CI_STOPS = ((0, "#1a9850"), (50, "#91cf60"), (150, "#d9ef8b"), (300, "#fee08b"),
+CI_STOPS = ((25, "#1a9850"), (50, "#91cf60"), (150, "#d9ef8b"), (300, "#fee08b"),
             (500, "#fc8d59"), (np.inf, "#d73027"))
 
 
@@ -195,11 +203,12 @@ def _intensity_colour(ci: float) -> str:
     return next(colour for limit, colour in CI_STOPS if ci <= limit)
 
 
-def legend_html(title: str = "Carbon intensity (gCO2e/kWh)") -> str:
+def legend_html(title: str = "Grid intensity, location-based (gCO2e/kWh)") -> str:
     """The map's colour legend: one swatch per class of :data:`CI_STOPS`, with units."""
     items, lo = [], 0
     for limit, colour in CI_STOPS:
-        label = f"&gt; {lo:g}" if not np.isfinite(limit) else f"{lo:g}&ndash;{limit:g}"
+        label = (f"&gt; {lo:g}" if not np.isfinite(limit) else f"&le; {limit:g}" if lo == 0
+                 else f"{lo:g}&ndash;{limit:g}")
         items.append(f'<li><i style="background:{colour}"></i>{label}</li>')
         lo = limit
     return (f'<div class="map-legend" id="legend"><b>{html.escape(title)}</b><ul>{"".join(items)}'
@@ -241,9 +250,11 @@ def points_map(g: gpd.GeoDataFrame, popup_cols: list[str], *, label_col: str | N
     chosen = g[g["open"].astype(bool)]
     if label_col and label_col in g.columns:
         for lat, lon, text in zip(chosen.geometry.y, chosen.geometry.x, chosen[label_col], strict=True):
-            folium.Marker([lat, lon], icon=folium.DivIcon(
-                html=f'<div class="site-label">{html.escape(str(text))}</div>',
-                icon_size=(0, 0), icon_anchor=(-10, 8)), interactive=False).add_to(m)
+            # an invisible point carrying a permanent tooltip: no marker image is loaded
+            folium.CircleMarker([lat, lon], radius=1, opacity=0, fill=False, interactive=False,
+                                tooltip=folium.Tooltip(html.escape(str(text)), permanent=True,
+                                                       direction="right", offset=(8, 0),
+                                                       class_name="site-label")).add_to(m)
     pts = fit_to if fit_to is not None else (
         np.column_stack([chosen.geometry.y, chosen.geometry.x]) if len(chosen)
         else np.column_stack([g.geometry.y, g.geometry.x]))
@@ -251,10 +262,9 @@ def points_map(g: gpd.GeoDataFrame, popup_cols: list[str], *, label_col: str | N
         m.fit_bounds([[float(pts[:, 0].min()), float(pts[:, 1].min())],
                       [float(pts[:, 0].max()), float(pts[:, 1].max())]],
                      padding=(40, 40), max_zoom=7)
-    m.get_root().script.add_child(Element(
-        f"window.sitingMap = {m.get_name()};\n"
-        f"window.sitingChosen = {dumps_json([[float(a), float(b)] for a, b in pts])};"),
-        name="siting_handles")
+    # handles for scripts and tests: the map object and the points the view was fitted to
+    m.siting_handles = (f"window.sitingMap = {m.get_name()};\n"
+                        f"window.sitingChosen = {dumps_json([[float(a), float(b)] for a, b in pts])};")
     return m
 
 
@@ -264,13 +274,13 @@ def site_map(r: Report) -> folium.Map:
     emax = max(float(g["energy_mwh"].max()), 1.0)
     g = g.assign(
         radius=np.where(g["open"], 6 + 18 * np.sqrt(g["energy_mwh"] / emax), 3.5),
-        colour=[_intensity_colour(c) for c in np.where(g["open"], g["effective_ci_g_per_kwh"],
-                                                       g["grid_ci_mean_g_per_kwh"])],
+        colour=[_intensity_colour(c) for c in g["grid_ci_mean_g_per_kwh"]],
         status=np.where(g["open"], "chosen", "candidate"),
     )
-    return points_map(g, ["site_id", "name", "country_iso3", "status", "energy_mwh", "emissions_t",
-                          "effective_ci_g_per_kwh", "renewable_share", "grid_ci_mean_g_per_kwh",
-                          "renewable_ci_g_per_kwh", "binding", *SOURCE_COLUMNS])
+    return points_map(g, ["site_id", "name", "country_iso3", "status", "energy_mwh", "location_t",
+                          "embodied_t", "grid_ci_mean_g_per_kwh", "emissions_t",
+                          "effective_ci_g_per_kwh", "renewable_share", "renewable_ci_g_per_kwh",
+                          "binding", *SOURCE_COLUMNS])
 
 
 def _leaflet_inline() -> str:
@@ -299,14 +309,15 @@ h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
 .map-legend i { display: inline-block; width: 12px; height: 12px; margin-right: 6px;
                 vertical-align: middle; border: 1px solid #868e96; }
 .map-legend span { color: #6c757d; }
-.site-label { font: 600 11px system-ui, sans-serif; white-space: nowrap; color: #212529;
-              text-shadow: 0 0 3px #fff, 0 0 3px #fff; }
+.leaflet-tooltip.site-label { font: 600 11px system-ui, sans-serif; color: #212529; padding: 0 3px;
+              background: rgba(255,255,255,.8); border: 0; box-shadow: none; }
+.leaflet-tooltip.site-label::before { display: none; }
 .scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; font-size: .8rem; margin: .5rem 0; }
 th, td { border-bottom: 1px solid #e9ecef; padding: .25rem .45rem; text-align: right;
          vertical-align: top; }
-th { background: #f8f9fa; font-weight: 600; } td:nth-child(-n+4) { text-align: left; }
-td { overflow-wrap: anywhere; max-width: 22rem; }
+th { background: #f8f9fa; font-weight: 600; } td { text-align: left; max-width: 22rem;
+     overflow-wrap: break-word; } td.n { text-align: right; white-space: nowrap; }
 .charts img, .charts svg { max-width: 100%; height: auto; } .note { color: #6c757d; font-size: .85rem; }
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
@@ -338,6 +349,10 @@ def html_page(title: str, m: folium.Map, top: str, bottom: str, legend: str | No
         raise RuntimeError("folium output changed: map div not found")
     wrapped = f'<div class="map-wrap">{div.group(0)}{legend or legend_html()}</div>'
     page = page.replace(div.group(0), "", 1).replace("<!--siting-map-->", wrapped, 1)
+    handles = getattr(m, "siting_handles", "")
+    if handles:  # after folium's scripts, which create the map
+        head, tail = page.rsplit("</html>", 1)
+        page = f"{head}<script>\n{handles}\n</script>\n</html>{tail}"
     return stable_ids(page)
 
 
@@ -404,10 +419,11 @@ def to_html(r: Report) -> str:
            f"build {s['build_s']:.3f} s, solve {s['solve_s']:.3f} s.</p>"
            + cards_html(headline) + "<h2>Map</h2>"
            "<p class='note'>Chosen sites are outlined, labelled and sized by energy; colour is the "
-           "effective intensity (chosen) or the grid intensity (candidates). Click a site for its "
-           "figures and data sources.</p><!--siting-map-->")
+           "site's grid intensity (location-based). Click a site for its figures and data "
+           "sources.</p><!--siting-map-->")
     bottom = (
-        "<h2>Baselines (like for like, operational only)</h2>" + html_table(r.baselines, "baselines")
+        "<h2>Baselines (like for like, operational only)</h2>"
+        + html_table(baseline_table(r), "baselines")
         + "<h2>Ranked placements (cleanest first)</h2>"
         + html_table(r.ranked.drop(columns=["t_saved_per_gpu", "t_saved_per_mw",
                                             "t_saved_per_renewable_mwh"]), "ranked")
