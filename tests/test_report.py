@@ -285,3 +285,37 @@ def test_evaluate_ranks_by_emissions():
     assert list(ev.sort_values("rank").index) == ["tiny", "clean", "hydro", "dirty"]
     assert not ev.loc["tiny", "fits"] and ev.loc["clean", "fits"]
     assert isinstance(ev, gpd.GeoDataFrame) and ev.crs.to_epsg() == 4326
+
+
+# ------------------------------------------------------------------ the Python API
+def test_public_api_lists_lazy_names_and_has_docstrings():
+    import inspect
+
+    import siting
+
+    names = dir(siting)
+    for name in ("optimize", "load_scenario", "build_report", "enrich", "load_solution", "save_solution"):
+        assert name in names
+    undocumented = [n for n in siting.__all__ + ["load_solution", "save_solution"]
+                    if (inspect.isfunction(getattr(siting, n)) or inspect.isclass(getattr(siting, n)))
+                    and not inspect.getdoc(getattr(siting, n))]
+    assert undocumented == []
+    pkg = REPO_ROOT / "siting"
+    assert (pkg / "py.typed").is_file()
+    assert '"py.typed"' in (REPO_ROOT / "pyproject.toml").read_text()
+
+
+@pytest.mark.shared
+def test_enrich_from_a_plain_dataframe(mirror, session_cache, monkeypatch):
+    import siting
+
+    monkeypatch.setenv("SITING_MIRROR", str(mirror))
+    monkeypatch.setenv("SITING_CACHE_DIR", str(session_cache))
+    out = siting.enrich(pd.DataFrame({"lat": [64.13, 46.81], "lon": [-21.90, -71.21], "note": ["a", "b"]}))
+    assert isinstance(out, gpd.GeoDataFrame) and out.crs.to_epsg() == 4326
+    assert list(out["site_id"]) == ["site-1", "site-2"] and list(out["note"]) == ["a", "b"]
+    assert list(out["country_iso3"]) == ["ISL", "CAN"]
+    assert list(out["grid_ci_source"]) == ["country", "country"]
+    assert np.allclose(out.geometry.y, [64.13, 46.81])
+    with pytest.raises(siting.SitingError, match="row 1, field lat"):
+        siting.enrich(pd.DataFrame({"lat": [95.0], "lon": [0.0]}))
