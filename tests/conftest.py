@@ -37,7 +37,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "shared" in item.keywords:
             item.add_marker(skip)
-            _skipped_for_mirror.append(item.nodeid.split("::", 1)[-1])
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and report.when == "setup" and "dataset mirror" in str(report.longrepr):
+        _skipped_for_mirror.append(report.nodeid.split("::", 1)[-1])
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -59,11 +63,15 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+def pytest_unconfigure(config):
+    """The last line of the run: the tests skipped for want of the dataset mirror."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if _skipped_for_mirror and reporter is not None:
+        reporter.write_line(f"skipped without the dataset mirror {SHARED} ({len(_skipped_for_mirror)}): "
+                            + ", ".join(_skipped_for_mirror), yellow=True)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if _skipped_for_mirror:
-        terminalreporter.write_line(
-            f"skipped without the dataset mirror {SHARED} ({len(_skipped_for_mirror)}): "
-            + ", ".join(_skipped_for_mirror), yellow=True)
     if _bad_json:
         terminalreporter.write_line(f"JSON files that are not strict JSON ({len(_bad_json)}): "
                                     + "; ".join(_bad_json), red=True)
