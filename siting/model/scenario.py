@@ -31,6 +31,8 @@ SITES_REQUIRED = ["site_id", "lat", "lon", "capacity_gpus", "pue", "grid_ci_g_pe
                   "renewable_mwh_per_year"]
 WORKLOADS_REQUIRED = ["workload_id", "gpu_hours", "splittable"]
 MONTHLY_REQUIRED = ["site_id", "month", "renewable_mwh", "grid_ci_g_per_kwh"]
+SOURCE_COLUMNS = ["grid_ci_source", "grid_ci_resolution", "grid_year", "profile_source",
+                  "profile_sources"]
 MONTHS = 12
 
 
@@ -145,6 +147,9 @@ def sites_from_frame(df: pd.DataFrame, path: str | Path = "sites") -> pd.DataFra
     for col in ("name", "country_iso3", "kind"):
         out[col] = df[col].astype("string").fillna("") if col in df else ""
     out.loc[out["name"] == "", "name"] = out["site_id"]
+    for col in SOURCE_COLUMNS:  # where the numbers come from, carried to reports when given
+        if col in df:
+            out[col] = df[col].astype("string")
     return out
 
 

@@ -327,7 +327,8 @@ def build_report(solution: Solution, *, baseline: str = "USA", baseline_year: in
     inputs = tables["site_inputs"]
     ref = inputs[["site_id", "renewable_ci_g_per_kwh", "pue", "capacity_gpus",
                   "grid_ci_mean_g_per_kwh"]]
-    extra = [c for c in inputs.columns if c.endswith(("_source", "_resolution", "_sources"))]
+    extra = [c for c in inputs.columns
+             if c.endswith(("_source", "_resolution", "_sources")) or c == "grid_year"]
     sites = (pd.DataFrame(solution.sites).drop(columns="geometry", errors="ignore")
              .merge(marg, on="site_id", how="left")
              .merge(inputs[["site_id", *extra]].merge(ref, on="site_id"), on="site_id", how="left"))

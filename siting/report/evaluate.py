@@ -17,6 +17,7 @@ from siting.intensity import country_intensity
 from siting.io import write_geojson, write_json, write_table, write_text
 from siting.report import charts
 from siting.report.render import (
+    SOURCE_COLUMNS,
     _intensity_colour,
     cards_html,
     html_page,
@@ -58,7 +59,8 @@ def evaluate_sites(sites: pd.DataFrame, workloads: pd.DataFrame, *,
         f"saved_vs_{baseline.upper()}_t": base_t - emissions,
     })
     for col in ("renewable_nearby_mwh_per_year", "renewable_hydro_mwh_per_year",
-                "renewable_wind_mwh_per_year", "renewable_geothermal_mwh_per_year"):
+                "renewable_wind_mwh_per_year", "renewable_geothermal_mwh_per_year",
+                *SOURCE_COLUMNS):
         if col in sites:
             out[col] = sites[col].to_numpy()
     out = out.sort_values(["emissions_t", "site_id"], kind="stable").reset_index(drop=True)
@@ -74,7 +76,8 @@ def evaluation_html(ev: pd.DataFrame, title: str) -> str:
     g = g.assign(radius=np.where(best, 11, 6), colour=[_intensity_colour(c) for c in
                                                        ev["effective_ci_g_per_kwh"]], open=best)
     m = points_map(g, ["rank", "site_id", "name", "country_iso3", "emissions_t",
-                       "effective_ci_g_per_kwh", "renewable_share", "grid_ci_g_per_kwh", "fits"])
+                       "effective_ci_g_per_kwh", "renewable_share", "grid_ci_g_per_kwh", "fits",
+                       *SOURCE_COLUMNS])
     first = ev.iloc[0]
     figures = [("Sites scored", f"{len(ev)}"),
                ("Best site", f"{first['site_id']} ({first['emissions_t']:,.1f} t)"),
