@@ -297,7 +297,7 @@ PAGE_CSS = """
 html, body { height: auto !important; }
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #212529;
        max-width: 1200px !important; margin: 1.5rem auto !important; padding: 0 1rem !important;
-       overflow-x: hidden; }
+       width: auto !important; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
 .cards { display: flex; flex-wrap: wrap; gap: .75rem; }
 .card { border: 1px solid #dee2e6; border-radius: 6px; padding: .6rem .9rem; min-width: 9rem;
