@@ -329,7 +329,8 @@ th { background: #f8f9fa; font-weight: 600; } td { text-align: left; max-width: 
   .folium-map { height: 110mm !important; break-inside: avoid; }
   .leaflet-control-container { display: none; }
   .scroll { overflow: visible; }
-  table { font-size: 7pt; width: 100%; } td { max-width: none; }
+  table { font-size: 7pt; width: 100%; }
+  td, td.n, th { max-width: none; white-space: normal; overflow-wrap: anywhere; }
   tr, .card, .charts img, .charts svg { break-inside: avoid; }
   .charts img, .charts svg { max-height: 120mm; }
 }
