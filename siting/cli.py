@@ -141,11 +141,15 @@ def data_fetch(
     mirror: Mirror = None,
     cache: Cache = None,
     force: Annotated[bool, typer.Option(help="fetch again even if cached")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Fetch datasets into the cache (from the canonical URLs, or --mirror DIR)."""
     from siting.data.download import fetch
 
     paths = fetch(names, mirror=mirror, cache=cache, force=force)
+    if as_json:
+        print_json([str(p) for p in paths])
+        return
     out.print(f"{len(paths)} files in cache")
 
 
@@ -154,13 +158,18 @@ def data_build_regions(
     mirror: Mirror = None,
     cache: Cache = None,
     out_dir: Annotated[str, typer.Option("--out", help="output folder")] = "data/regions",
+    as_json: AsJson = False,
 ) -> None:
     """Rebuild the embedded default (data/regions/) and the GPU table from the datasets."""
     from pathlib import Path
 
     from siting.data.build import build_all
 
-    for path in build_all(mirror=mirror, cache=cache, out=Path(out_dir)):
+    written = build_all(mirror=mirror, cache=cache, out=Path(out_dir))
+    if as_json:
+        print_json([str(p) for p in written])
+        return
+    for path in written:
         out.print(f"wrote {path}")
 
 
@@ -282,6 +291,10 @@ def _problem_from_options(scenario, sites, workloads, sites_monthly, max_sites, 
         read_workloads_table,
     )
 
+    if sites == "-" and workloads == "-":
+        raise SitingError("only one of --sites and --workloads can be read from stdin (-)")
+    if workloads == "-":
+        workloads = _stdin_to_file(workloads)
     if scenario is not None:
         if sites or workloads:
             raise SitingError("give a scenario file or --sites/--workloads, not both")
@@ -326,6 +339,7 @@ def _apply_solver(sc, solver, time_limit_s, rel_gap):
 
 
 Year = Annotated[int | None, typer.Option(help="grid-intensity year (when enriching sites)")]
+WorkloadsOpt = Annotated[str | None, typer.Option(help="workloads CSV (instead of a scenario); - = stdin")]
 SitesOpt = Annotated[str | None, typer.Option(
     help="sites CSV instead of a scenario: model columns, or only site_id,lat,lon (enriched); - = stdin")]
 
@@ -335,7 +349,7 @@ def optimize(
     scenario: Annotated[str | None, typer.Argument(help="scenario YAML")] = None,
     out_dir: Annotated[str | None, typer.Option("--out", help="output folder (default out/<name>)")] = None,
     sites: SitesOpt = None,
-    workloads: Annotated[str | None, typer.Option(help="workloads CSV (instead of a scenario)")] = None,
+    workloads: WorkloadsOpt = None,
     sites_monthly: Annotated[str | None, typer.Option(help="monthly site CSV: monthly periods")] = None,
     max_sites: Annotated[int | None, typer.Option(help="at most this many open sites", min=1)] = None,
     solver: Annotated[str | None, typer.Option(help="highs or cbc")] = None,
@@ -402,7 +416,7 @@ def report(
     from_dir: Annotated[str | None, typer.Option(
         "--from", help="rebuild the report from a saved run folder (out/<name>), without solving")] = None,
     sites: SitesOpt = None,
-    workloads: Annotated[str | None, typer.Option(help="workloads CSV (instead of a scenario)")] = None,
+    workloads: WorkloadsOpt = None,
     max_sites: Annotated[int | None, typer.Option(help="at most this many open sites", min=1)] = None,
     out_dir: Annotated[str | None, typer.Option("--out", help="output folder (default out/<name>)")] = None,
     baseline: Annotated[str, typer.Option(help="baseline country (ISO3)")] = "USA",
@@ -485,7 +499,7 @@ def compare(
 def evaluate(
     sites: Annotated[str, typer.Option(
         help="candidate sites: CSV (site_id, lat, lon, ...) or GeoJSON; - = CSV on stdin")],
-    workloads: Annotated[str | None, typer.Option(help="workloads CSV")] = None,
+    workloads: Annotated[str | None, typer.Option(help="workloads CSV; - = stdin")] = None,
     gpu_hours: Annotated[float | None, typer.Option(help="one workload: GPU-hours")] = None,
     gpu: Annotated[str | None, typer.Option(help="one workload: GPU name")] = None,
     gpu_power_w: Annotated[float | None, typer.Option(help="one workload: GPU power, W")] = None,
@@ -505,8 +519,10 @@ def evaluate(
     from siting.model.scenario import read_workloads_table, workloads_from_frame
     from siting.report.evaluate import evaluate_sites, write_evaluation
 
+    if sites == "-" and workloads == "-":
+        raise SitingError("only one of --sites and --workloads can be read from stdin (-)")
     if workloads:
-        wl = read_workloads_table(Path(workloads))
+        wl = read_workloads_table(Path(_stdin_to_file(workloads)))
     elif gpu_hours is not None and (gpu or gpu_power_w):
         row = {"workload_id": "workload", "gpu_hours": gpu_hours, "splittable": False}
         row.update({"gpu": gpu} if gpu else {"gpu_power_kw": gpu_power_w / 1000.0})

@@ -221,3 +221,15 @@ def test_readme_planner_example_runs_verbatim(tmp_path, mirror, session_cache):
     assert 1 <= len(ranked) <= 2 and set(ranked["site_id"]) <= {"quebec", "reykjavik", "lulea", "oslo", "dublin", "the-dalles"}
     # the rebuilt report (--baseline DEU) replaced the first one's baseline
     assert "DEU grid average" in (tmp_path / "out" / "mine" / "report.md").read_text()
+
+
+def test_optimize_reads_workloads_from_stdin(tmp_path):
+    wl = (REPO / "scenarios" / "llama31_workloads.csv").read_text()
+    res = subprocess.run(SITING + ["optimize", "--workloads", "-", "--out", str(tmp_path / "o"), "--json"],
+                         input=wl, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    payload = strict(res.stdout)
+    assert payload["summary"]["n_workloads"] == len(pd_read(REPO / "scenarios" / "llama31_workloads.csv"))
+    both = subprocess.run(SITING + ["optimize", "--workloads", "-", "--sites", "-"], input=wl,
+                          capture_output=True, text=True, timeout=120)
+    assert both.returncode == 2 and "only one of --sites and --workloads" in both.stderr
