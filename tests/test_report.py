@@ -319,3 +319,43 @@ def test_enrich_from_a_plain_dataframe(mirror, session_cache, monkeypatch):
     assert np.allclose(out.geometry.y, [64.13, 46.81])
     with pytest.raises(siting.SitingError, match="row 1, field lat"):
         siting.enrich(pd.DataFrame({"lat": [95.0], "lon": [0.0]}))
+
+
+def test_cfe_month_hour_from_hourly_table():
+    from siting.report.analysis import cfe_month_hour
+    from siting.timegrid import TimeGrid
+
+    ts = pd.DatetimeIndex(TimeGrid.year(2022).timestamps)
+    energy = np.where(ts.month == 1, 2.0, 1.0)
+    clean = energy * (ts.hour < 12) * np.where(ts.month == 7, 0.5, 1.0)
+    hours = pd.DataFrame({"site_id": "S", "timestamp": ts, "clean_mwh": clean, "energy_mwh": energy})
+    cfe = cfe_month_hour(hours).set_index(["month", "hour"])["cfe"]
+    assert len(cfe) == 12 * 24
+    assert cfe.loc[(1, 3)] == 1.0 and cfe.loc[(1, 13)] == 0.0 and cfe.loc[(7, 3)] == 0.5
+    plain = cfe_month_hour(hours.assign(cfe=clean / energy).drop(columns=["clean_mwh", "energy_mwh"]))
+    assert np.allclose(plain["cfe"], cfe.to_numpy())
+
+
+@pytest.mark.skipif(not browser.available(),
+                    reason=f"browser test skipped: {browser.missing()} not on PATH (make browser)")
+def test_page_with_hourly_charts_in_headless_chromium(example, tmp_path):
+    from siting.report.store import load_solution
+
+    sol, rep = example
+    write_report(rep, sol, tmp_path / "run")
+    loaded = load_solution(tmp_path / "run")
+    ts = pd.date_range("2022-01-01", periods=8760, freq="h", tz="UTC")
+    loaded.tables["site_hours"] = pd.concat(
+        [pd.DataFrame({"site_id": s, "timestamp": ts, "cfe": (ts.hour >= 8) & (ts.hour < 18)})
+         for s in rep.ranked["site_id"]])
+    loaded.tables["pareto"] = pd.DataFrame({"cost_usd": [1e6, 3e6], "co2_t": [800.0, 300.0]})
+    write_report(build_report(loaded), loaded, tmp_path / "hourly")
+    with browser.chromium(width=1400, height=1000) as driver:
+        driver.get((tmp_path / "hourly" / "report.html").as_uri())
+        driver.implicitly_wait(5)
+        maps = driver.find_elements("css selector", "#chart-cfe svg")
+        assert len(maps) == len(rep.ranked)
+        assert driver.find_element("css selector", "#chart-pareto svg").size["width"] > 300
+        assert driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;") <= 0
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []

@@ -144,6 +144,27 @@ def ensure_report_tables(solution: Solution) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def cfe_month_hour(site_hours: pd.DataFrame) -> pd.DataFrame:
+    """Month x hour-of-day CFE share per site from an hourly table (``site_id``, ``timestamp``
+    in UTC, and ``cfe`` or ``clean_mwh`` with ``energy_mwh``): ``site_id, month, hour, cfe``.
+    With energies the share is energy-weighted (clean MWh / MWh), else the plain mean."""
+    missing = [c for c in ("site_id", "timestamp") if c not in site_hours]
+    if missing or not ("cfe" in site_hours or {"clean_mwh", "energy_mwh"} <= set(site_hours)):
+        raise SitingError("site_hours needs site_id, timestamp and cfe (or clean_mwh and energy_mwh)")
+    ts = pd.to_datetime(site_hours["timestamp"], utc=True)
+    frame = pd.DataFrame({"site_id": site_hours["site_id"].to_numpy(), "month": ts.dt.month.to_numpy(),
+                          "hour": ts.dt.hour.to_numpy()})
+    keys = ["site_id", "month", "hour"]
+    if {"clean_mwh", "energy_mwh"} <= set(site_hours):
+        frame["clean_mwh"] = site_hours["clean_mwh"].to_numpy(float)
+        frame["energy_mwh"] = site_hours["energy_mwh"].to_numpy(float)
+        g = frame.groupby(keys, as_index=False)[["clean_mwh", "energy_mwh"]].sum()
+        g["cfe"] = (g["clean_mwh"] / g["energy_mwh"]).where(g["energy_mwh"] > 0)
+        return g[keys + ["cfe"]]
+    frame["cfe"] = site_hours["cfe"].to_numpy(float)
+    return frame.groupby(keys, as_index=False)["cfe"].mean()
+
+
 # ------------------------------------------------------------------ baselines
 def location_based_by_site(solution: Solution, tables: dict) -> pd.DataFrame:
     """Per site: facility energy and location-based tCO2e (all of it at the grid intensity of
@@ -386,6 +407,11 @@ def build_report(solution: Solution, *, baseline: str = "USA", baseline_year: in
                      f"a relative gap of {s['gap']:.2%} of the best bound.")
     marginal_note = explain_marginals(ranked, sites)
     extra_tables = {k: v for k, v in solution.tables.items() if k not in REPORT_TABLES}
+    if "cfe_month_hour" not in extra_tables and "site_hours" in extra_tables:
+        try:
+            extra_tables["cfe_month_hour"] = cfe_month_hour(extra_tables["site_hours"])
+        except SitingError as exc:
+            notes.append(f"No CFE heatmaps: {exc}.")
     atable = a.table().reset_index()
     return Report(s.get("scenario", "scenario"), ranked, sites, totals, baselines, atable,
                   sources_table(), summary, notes, headline, marginal_note, extra_tables)
