@@ -233,3 +233,18 @@ def test_optimize_reads_workloads_from_stdin(tmp_path):
     both = subprocess.run(SITING + ["optimize", "--workloads", "-", "--sites", "-"], input=wl,
                           capture_output=True, text=True, timeout=120)
     assert both.returncode == 2 and "only one of --sites and --workloads" in both.stderr
+
+
+@pytest.mark.shared
+def test_report_scenario_whose_sites_are_only_coordinates(tmp_path, mirror, session_cache):
+    (tmp_path / "places.csv").write_text("site_id,lat,lon\nquebec,46.81,-71.21\noslo,59.91,10.75\n")
+    (tmp_path / "w.csv").write_text("workload_id,gpu_hours,splittable,gpu\nrun,1000000,false,H100\n")
+    (tmp_path / "s.yaml").write_text("name: places\nsites: places.csv\nworkloads: w.csv\n")
+    res = run("report", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"), "--json",
+              env={"SITING_MIRROR": str(mirror), "SITING_CACHE_DIR": str(session_cache)})
+    assert res.returncode == 0, res.stderr
+    payload = strict(res.stdout)
+    assert payload["totals"]["sites_open"] == 1
+    ranked = pd_read(tmp_path / "out" / "ranked.csv")
+    assert list(ranked["site_id"]) in (["quebec"], ["oslo"])
+    assert set(pd_read(tmp_path / "out" / "sites.csv")["country_iso3"]) == {"CAN", "NOR"}
