@@ -22,6 +22,7 @@ from siting.report.render import (
     cards_html,
     html_page,
     html_table,
+    legend_html,
     markdown_table,
     png_img,
     points_map,
@@ -77,7 +78,8 @@ def evaluation_html(ev: pd.DataFrame, title: str) -> str:
                                                        ev["effective_ci_g_per_kwh"]], open=best)
     m = points_map(g, ["rank", "site_id", "name", "country_iso3", "emissions_t",
                        "effective_ci_g_per_kwh", "renewable_share", "grid_ci_g_per_kwh", "fits",
-                       *SOURCE_COLUMNS])
+                       *SOURCE_COLUMNS],
+                   fit_to=np.column_stack([ev["lat"].to_numpy(float), ev["lon"].to_numpy(float)]))
     first = ev.iloc[0]
     figures = [("Sites scored", f"{len(ev)}"),
                ("Best site", f"{first['site_id']} ({first['emissions_t']:,.1f} t)"),
@@ -91,7 +93,8 @@ def evaluation_html(ev: pd.DataFrame, title: str) -> str:
     bottom = ("<h2>Ranked sites</h2>" + html_table(ev[cols], "ranked") + "<h2>Chart</h2>"
               "<div class='charts'>" + png_img(charts.evaluation_bars(ev), "chart-sites",
                                                 "Emissions by site") + "</div>")
-    return html_page(title, m, top, bottom)
+    return html_page(title, m, top, bottom, legend=legend_html(
+        "Effective intensity, site taking all the work (gCO2e/kWh)"))
 
 
 def write_evaluation(ev: pd.DataFrame, out_dir: str | os.PathLike, title: str) -> list[Path]:
