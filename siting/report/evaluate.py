@@ -94,7 +94,8 @@ def evaluation_html(ev: pd.DataFrame, title: str) -> str:
               "<div class='charts'>" + png_img(charts.evaluation_bars(ev), "chart-sites",
                                                 "Emissions by site") + "</div>")
     return html_page(title, m, top, bottom, legend=legend_html(
-        "Effective intensity, site taking all the work (gCO2e/kWh)"))
+        "Effective intensity, annual-matched, site taking all the work (gCO2e/kWh)",
+        "outlined, labelled: the three best"))
 
 
 def write_evaluation(ev: pd.DataFrame, out_dir: str | os.PathLike, title: str) -> list[Path]:

@@ -206,7 +206,8 @@ def _intensity_colour(ci: float) -> str:
     return next(colour for limit, colour in CI_STOPS if ci <= limit)
 
 
-def legend_html(title: str = "Grid intensity, location-based (gCO2e/kWh)") -> str:
+def legend_html(title: str = "Grid intensity, location-based (gCO2e/kWh)",
+                note: str = "outlined, large: chosen sites (area ~ energy)") -> str:
     """The map's colour legend: one swatch per class of :data:`CI_STOPS`, with units."""
     items, lo = [], 0
     for limit, colour in CI_STOPS:
@@ -215,7 +216,7 @@ def legend_html(title: str = "Grid intensity, location-based (gCO2e/kWh)") -> st
         items.append(f'<li><i style="background:{colour}"></i>{label}</li>')
         lo = limit
     return (f'<div class="map-legend" id="legend"><b>{html.escape(title)}</b><ul>{"".join(items)}'
-            '</ul><span>outlined, large: chosen sites (area ~ energy)</span></div>')
+            f'</ul><span>{html.escape(note)}</span></div>')
 
 
 SOURCE_COLUMNS = ("grid_ci_source", "grid_ci_resolution", "grid_year", "profile_source",
