@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siting.assumptions import assumption
+from siting.assumptions import default_assumptions
 from siting.intensity import country_intensity
 from siting.model import build_problem, load_scenario, optimize
 from siting.paths import REPO_ROOT
@@ -54,7 +54,7 @@ def test_baselines_like_for_like(example):
     p = sol.problem
     usa = rep.baselines.iloc[0]
     ci, _ = country_intensity("USA")
-    energy = p.workloads["energy_mwh"].sum() * assumption("pue_default")
+    energy = p.workloads["energy_mwh"].sum() * default_assumptions()["pue_default"]
     assert usa["emissions_t"] == pytest.approx(energy * ci / 1000)
     # the plan side is location-based too: every MWh at its site's grid intensity
     grid = p.sites.set_index("site_id")["grid_ci_g_per_kwh"]

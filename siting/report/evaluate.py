@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.assumptions import assumption
+from siting.assumptions import Assumptions, default_assumptions
 from siting.intensity import country_intensity
 from siting.io import write_geojson, write_json, write_table, write_text
 from siting.report import charts
@@ -31,11 +31,14 @@ from siting.units import HOURS_PER_YEAR, WGS84
 
 
 def evaluate_sites(sites: pd.DataFrame, workloads: pd.DataFrame, *,
-                   horizon_hours: float | None = None, baseline: str = "USA") -> pd.DataFrame:
+                   horizon_hours: float | None = None, baseline: str = "USA",
+                   assumptions: Assumptions | None = None) -> gpd.GeoDataFrame:
     """One row per site, ranked by emissions (lowest first), as a GeoDataFrame in EPSG:4326.
     ``sites`` has the model columns (see siting.model.scenario.read_sites_table);
-    ``workloads`` the workload columns."""
-    H = assumption("horizon_hours") if horizon_hours is None else float(horizon_hours)
+    ``workloads`` the workload columns. The horizon (when not given) and the baseline's PUE
+    come from ``assumptions`` (default: the shipped table)."""
+    a = assumptions or default_assumptions()
+    H = a["horizon_hours"] if horizon_hours is None else float(horizon_hours)
     it_mwh = float(workloads["energy_mwh"].sum())
     gpu_hours = float(workloads["gpu_hours"].sum())
     pue = sites["pue"].to_numpy(float)
@@ -47,7 +50,7 @@ def evaluate_sites(sites: pd.DataFrame, workloads: pd.DataFrame, *,
     emissions = ((energy - ren) * grid + ren * rci) / 1000.0
     cap = sites["capacity_gpus"].to_numpy(float) * H
     base_ci, _ = country_intensity(baseline)
-    base_t = it_mwh * assumption("pue_default") * base_ci / 1000.0
+    base_t = it_mwh * a["pue_default"] * base_ci / 1000.0
     out = pd.DataFrame({
         "site_id": sites["site_id"], "name": sites["name"], "country_iso3": sites["country_iso3"],
         "lat": sites["lat"], "lon": sites["lon"],
