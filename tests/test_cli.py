@@ -152,7 +152,7 @@ def test_report_from_saved_run_and_compare(tmp_path):
     lines = md.stdout.splitlines()
     assert lines[0] == "| figure | a | b |"
     sites_open = next(line for line in lines if line.startswith("| Sites open"))
-    assert sites_open.split("|")[2].strip() == "3.000" and sites_open.split("|")[3].strip() == "2.000"
+    assert sites_open.split("|")[2].strip() == "3" and sites_open.split("|")[3].strip() == "2"
     csv = run("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--format", "csv")
     import io
 

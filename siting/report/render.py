@@ -506,10 +506,14 @@ def compare_runs(runs, *, baseline: str = "USA") -> pd.DataFrame:
     return table.reset_index()
 
 
-def _compare_cell(v) -> str:
+def _compare_cell(figure: str, v) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return ""
-    if isinstance(v, float):
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        if figure.endswith("(share)"):
+            return f"{v:.1%}"
+        if figure.endswith("(sites)"):
+            return f"{v:.0f}"
         return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}"
     return str(v)
 
@@ -518,7 +522,9 @@ def comparison_text(table: pd.DataFrame, fmt: str) -> str:
     """The comparison as Markdown (``md``), CSV (``csv``) or a self-contained HTML page (``html``)."""
     if fmt == "csv":
         return table.to_csv(index=False, lineterminator="\n")
-    cells = table.map(_compare_cell)
+    cells = table.copy()
+    for col in cells.columns[1:]:
+        cells[col] = [_compare_cell(f, v) for f, v in zip(table["figure"], table[col], strict=True)]
     if fmt == "md":
         cols = list(cells.columns)
         lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
