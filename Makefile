@@ -6,7 +6,7 @@ VENV      ?= .venv
 PY        := $(VENV)/bin/python
 SITING    := $(VENV)/bin/siting
 STAMP     := $(VENV)/.installed
-MIRROR    ?= ../shared/datasets
+MIRROR    ?= $(or $(SITING_MIRROR),../shared/datasets)
 SCENARIO  ?= scenarios/example_llama.yaml
 SITES     ?= data/regions/sites.csv
 WORKLOADS ?= scenarios/llama31_workloads.csv
@@ -24,18 +24,19 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	@py=$$(scripts/find-python.sh) || exit 1; \
 	 [ -x $(PY) ] || { echo "creating $(VENV) with $$py"; $$py -m venv $(VENV); }
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,cbc]'
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install --progress-bar on -e '.[dev,cbc]'
 	@touch $(STAMP)
 
-setup: $(STAMP) browser ## create .venv, install siting with its dev tools, and Chromium for the page test
+setup: $(STAMP) ## create .venv and install siting with its dev tools (no apt, no root)
 
-browser: ## Debian's chromium + chromium-driver for the headless page test (apt, as root)
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+browser: ## only for the page test: Debian's chromium + chromium-driver (apt-get, needs root)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	   echo "chromium and chromedriver already installed"; \
 	 elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	   echo "installing chromium and chromium-driver"; \
-	   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
-	 else echo "note: install chromium and chromium-driver to run the browser test"; fi
+	   echo "installing chromium and chromium-driver (about 380 MB)"; \
+	   apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+	 else echo "run as root: apt-get install chromium chromium-driver (or put both on PATH)"; exit 1; fi
 
 run: setup ## the default scenario end to end with its report (out/example_llama/report.html)
 	$(SITING) report $(SCENARIO) --out $(OUT)/$(notdir $(basename $(SCENARIO)))
@@ -52,8 +53,8 @@ footprint: setup ## footprint of the Llama 3.1 405B run in a handful of countrie
 optimize: setup ## optimise SCENARIO=path.yaml into OUT/<name>
 	$(SITING) optimize $(SCENARIO) --out $(OUT)/$(notdir $(basename $(SCENARIO)))
 
-test: setup ## run the test-suite
-	$(PY) -m pytest -q
+test: setup ## run the test-suite (MIRROR=dir or $$SITING_MIRROR: the dataset mirror)
+	SITING_MIRROR="$(MIRROR)" $(PY) -m pytest -q
 
 lint: setup ## ruff check
 	$(VENV)/bin/ruff check siting tests bench
@@ -65,9 +66,10 @@ regions: setup ## rebuild data/regions/ from the datasets (mirror by default)
 	$(SITING) data build-regions $(MIRROR_OPT) --out data/regions
 
 bench: setup ## print the benchmark tables
-	$(PY) bench/data_bench.py
-	$(PY) bench/model_bench.py
-	$(PY) bench/study_bench.py
+	$(PY) -u bench/data_bench.py
+	$(PY) -u bench/model_bench.py
+	$(PY) -u bench/hourly_bench.py
+	$(PY) -u bench/study_bench.py
 
 study: setup ## run STUDY=studies/x.yaml (SCHEDULER=local|serial|tcp://host:8786) and its report
 	$(SITING) sweep $(STUDY) --out $(OUT)/$(notdir $(basename $(STUDY))) --scheduler $(SCHEDULER)

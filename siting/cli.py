@@ -16,7 +16,7 @@ from rich.table import Table
 from siting.errors import SitingError
 
 app = typer.Typer(help="Decide where to train AI models so they emit the least CO2.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=True)
 data_app = typer.Typer(help="Public datasets: fetch, list, build the embedded default.",
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -27,7 +27,36 @@ app.add_typer(sites_app, name="sites")
 Mirror = Annotated[str | None, typer.Option(help="read datasets from this local mirror folder")]
 Cache = Annotated[str | None, typer.Option(help="cache folder (default: $SITING_CACHE_DIR)")]
 
-out = Console(width=None if sys.stdout.isatty() else 120)
+# on a terminal rich fits its width; piped, lines are never hard-wrapped
+out = Console(width=None if sys.stdout.isatty() else 100_000, soft_wrap=not sys.stdout.isatty())
+AsJson = Annotated[bool, typer.Option("--json", help="print the results as JSON (strict: NaN -> null)")]
+
+
+def print_json(obj) -> None:
+    """Strict JSON on stdout (NaN and Infinity as null)."""
+    from siting.io import dumps_json
+
+    print(dumps_json(obj, indent=2))
+
+
+def _version(value: bool) -> None:
+    if value:
+        from siting import __version__
+
+        print(f"siting {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="print the version and exit")] = False) -> None:
+    """Decide where to train AI models so they emit the least CO2."""
+
+
+def _records(df) -> list[dict]:
+    import pandas as pd
+
+    return pd.DataFrame(df).drop(columns="geometry", errors="ignore").to_dict("records")
 
 
 def print_table(rows: list[dict], title: str | None = None, formats: dict | None = None) -> None:
@@ -69,7 +98,7 @@ def footprint(
         results = [compute(gpu_hours, ci_g_per_kwh=ci_g_per_kwh, **common)]
     if as_json:
         payload = [r.to_dict() for r in results]
-        print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
+        print_json(payload[0] if len(payload) == 1 else payload)
         return
     first = results[0]
     out.print(f"{first.gpu_hours:,.0f} GPU-hours on {first.gpu or 'a GPU'} at "
@@ -84,18 +113,24 @@ def footprint(
 
 
 @app.command()
-def gpus() -> None:
+def gpus(as_json: AsJson = False) -> None:
     """List the GPU catalogue (Epoch AI ML hardware) and its aliases."""
     from siting.catalog import gpu_table
 
+    if as_json:
+        print_json(_records(gpu_table()))
+        return
     print_table(gpu_table().to_dict("records"), "GPU catalogue", {"gpu_power_w": "{:,.0f}"})
 
 
 @data_app.command("list")
-def data_list(cache: Cache = None) -> None:
+def data_list(cache: Cache = None, as_json: AsJson = False) -> None:
     """Datasets with licence, cache state, size and date."""
     from siting.data.download import cache_dir, cache_status
 
+    if as_json:
+        print_json({"cache": str(cache_dir(cache)), "datasets": cache_status(cache)})
+        return
     out.print(f"cache: {cache_dir(cache)}")
     print_table(cache_status(cache), "Datasets", {"size_bytes": "{:,}"})
 
@@ -106,11 +141,15 @@ def data_fetch(
     mirror: Mirror = None,
     cache: Cache = None,
     force: Annotated[bool, typer.Option(help="fetch again even if cached")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Fetch datasets into the cache (from the canonical URLs, or --mirror DIR)."""
     from siting.data.download import fetch
 
     paths = fetch(names, mirror=mirror, cache=cache, force=force)
+    if as_json:
+        print_json([str(p) for p in paths])
+        return
     out.print(f"{len(paths)} files in cache")
 
 
@@ -119,13 +158,18 @@ def data_build_regions(
     mirror: Mirror = None,
     cache: Cache = None,
     out_dir: Annotated[str, typer.Option("--out", help="output folder")] = "data/regions",
+    as_json: AsJson = False,
 ) -> None:
     """Rebuild the embedded default (data/regions/) and the GPU table from the datasets."""
     from pathlib import Path
 
     from siting.data.build import build_all
 
-    for path in build_all(mirror=mirror, cache=cache, out=Path(out_dir)):
+    written = build_all(mirror=mirror, cache=cache, out=Path(out_dir))
+    if as_json:
+        print_json([str(p) for p in written])
+        return
+    for path in written:
         out.print(f"wrote {path}")
 
 
@@ -174,9 +218,23 @@ def _fuels(value: str) -> list[str]:
     return fuels
 
 
+def _write_sites_out(gdf, out_path: str, what: str) -> None:
+    """Write sites to ``out_path`` by suffix, or as CSV on stdout for ``-``."""
+    if out_path == "-":
+        import pandas as pd
+
+        pd.DataFrame(gdf).drop(columns="geometry", errors="ignore").to_csv(
+            sys.stdout, index=False, lineterminator="\n")
+        return
+    from siting.data import sites
+
+    sites.write_sites(gdf, out_path)
+    out.print(f"wrote {what} to {out_path}")
+
+
 @sites_app.command("generate")
 def sites_generate(
-    out_path: Annotated[str, typer.Option("--out", help="output .geojson, .gpkg or .csv")],
+    out_path: Annotated[str, typer.Option("--out", help="output .geojson, .gpkg or .csv; - = CSV on stdout")],
     fuels: Annotated[str | None, typer.Option(
         help="comma-separated fuels (default: the site_cluster_fuel_* flags of the assumptions)")] = None,
     n_sites: Annotated[int | None, typer.Option(
@@ -204,66 +262,134 @@ def sites_generate(
                                n_sites=n_sites, max_per_country=max_per_country)
     enriched = sites.enrich(gen, plants=plants, boundaries=boundaries,
                             intensity=yearly_table(), year=year, radius_km=radius_km)
-    sites.write_sites(enriched, out_path)
-    out.print(f"wrote {len(enriched)} sites to {out_path}")
+    _write_sites_out(enriched, out_path, f"{len(enriched)} sites")
 
 
 @sites_app.command("enrich")
 def sites_enrich(
-    path: Annotated[str, typer.Argument(help="sites CSV (site_id, lat, lon) or GeoJSON/GPKG")],
-    out_path: Annotated[str, typer.Option("--out", help="output .geojson, .gpkg or .csv")],
+    path: Annotated[str, typer.Argument(
+        help="sites CSV (site_id, lat, lon) or GeoJSON/GPKG; - = CSV on stdin")],
+    out_path: Annotated[str, typer.Option("--out", help="output .geojson, .gpkg or .csv; - = CSV on stdout")],
     year: Annotated[int | None, typer.Option(help="grid-intensity year")] = None,
     radius_km: Annotated[float | None, typer.Option(help="renewables radius, km")] = None,
     mirror: Mirror = None,
     cache: Cache = None,
 ) -> None:
     """Add country, grid intensity, renewables nearby by fuel and model defaults to a site list."""
-    from siting.data import loaders, sites
-    from siting.data.plants import load_clean_plants
-    from siting.intensity import yearly_table
+    from siting.api import enrich
+    from siting.data import sites
 
-    user = sites.read_sites(path)
-    kw = {"mirror": mirror, "cache": cache}
-    enriched = sites.enrich(user, plants=load_clean_plants(**kw)[0],
-                            boundaries=loaders.load_boundaries(**kw), intensity=yearly_table(),
-                            year=year, radius_km=radius_km)
-    sites.write_sites(enriched, out_path)
-    out.print(f"wrote {len(enriched)} enriched sites to {out_path}")
+    user = sites.read_sites(_stdin_to_file(path))
+    enriched = enrich(user, year=year, radius_km=radius_km, mirror=mirror, cache=cache)
+    _write_sites_out(enriched, out_path, f"{len(enriched)} enriched sites")
 
 
-@app.command()
-def optimize(
-    scenario: Annotated[str | None, typer.Argument(help="scenario YAML")] = None,
-    out_dir: Annotated[str | None, typer.Option("--out", help="output folder (default out/<name>)")] = None,
-    sites: Annotated[str | None, typer.Option(help="sites CSV (instead of a scenario)")] = None,
-    workloads: Annotated[str | None, typer.Option(help="workloads CSV (instead of a scenario)")] = None,
-    sites_monthly: Annotated[str | None, typer.Option(help="monthly site CSV: monthly periods")] = None,
-    max_sites: Annotated[int | None, typer.Option(help="at most this many open sites", min=1)] = None,
-    solver: Annotated[str | None, typer.Option(help="highs or cbc")] = None,
-    time_limit_s: Annotated[float | None, typer.Option(help="solver time limit, s")] = None,
-    rel_gap: Annotated[float | None, typer.Option(help="relative MIP gap")] = None,
-    formulation: Annotated[str, typer.Option(help="compact or plain")] = "compact",
-) -> None:
-    """Place workloads on sites with the least CO2; writes assignments.csv, sites.csv, summary.json."""
+def _stdin_to_file(path: str, suffix: str = ".csv") -> str:
+    """``-`` means a table on stdin: copy it to a temporary file and return its path."""
+    if path != "-":
+        return path
+    import tempfile
     from pathlib import Path
 
-    from siting.model import ModelOptions, Scenario, load_scenario
+    folder = Path(tempfile.mkdtemp(prefix="siting-stdin-"))
+    dest = folder / f"stdin{suffix}"
+    dest.write_text(sys.stdin.read(), encoding="utf-8")
+    return str(dest)
+
+
+def _model_sites(path: str, *, mirror: str | None, cache: str | None, year: int | None):
+    """A validated model sites table from ``path``: used as it is when it has every model
+    column, else read as a ``site_id,lat,lon`` list and enriched from the datasets first."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from siting.model.scenario import SITES_REQUIRED, read_sites_table, sites_from_frame
+
+    src = Path(_stdin_to_file(path))
+    if src.suffix.lower() == ".csv" and src.is_file():
+        from siting.data.validate import read_csv
+
+        if all(c in read_csv(src, "sites").columns for c in SITES_REQUIRED):
+            return read_sites_table(src), src
+    from siting.api import enrich
+    from siting.data import sites as site_data
+
+    with out.status("enriching sites from the datasets"):
+        enriched = enrich(site_data.read_sites(src), year=year, mirror=mirror, cache=cache)
+    return sites_from_frame(pd.DataFrame(enriched.drop(columns="geometry")), src), src
+
+
+class _HourlyRun:
+    """A scenario with hourly periods and, when the user's sites needed enriching, its table."""
+
+    def __init__(self, scenario, sites):
+        self.scenario, self.sites = scenario, sites
+
+
+def _solve(problem, solver, options=None):
     from siting.model import optimize as run_optimize
 
-    if formulation not in ("compact", "plain"):
-        raise SitingError(f"--formulation must be compact or plain, got {formulation!r}")
+    if isinstance(problem, _HourlyRun):
+        from siting.model.hourly.optimize import optimize_scenario
+
+        return optimize_scenario(problem.scenario, solver, sites=problem.sites)
+    return run_optimize(problem, solver=solver, options=options)
+
+
+def _problem_from_options(scenario, sites, workloads, sites_monthly, max_sites, *, mirror, cache,
+                          year):
+    """(Problem, Scenario) from a scenario YAML or --sites/--workloads; a sites CSV with only
+    ``site_id,lat,lon`` (in the YAML or on the command line) is enriched first."""
+    from pathlib import Path
+
+    from siting.model import Scenario, load_scenario
+    from siting.model.scenario import (
+        build_problem,
+        load_problem,
+        read_monthly_table,
+        read_workloads_table,
+    )
+
+    if sites == "-" and workloads == "-":
+        raise SitingError("only one of --sites and --workloads can be read from stdin (-)")
+    if workloads == "-":
+        workloads = _stdin_to_file(workloads)
     if scenario is not None:
         if sites or workloads:
             raise SitingError("give a scenario file or --sites/--workloads, not both")
         sc = load_scenario(scenario)
+        if max_sites is not None:
+            sc.max_sites = max_sites
+        if sc.periods == "hourly":  # the hourly model reads (and enriches) its own tables
+            return _HourlyRun(sc, None if sc.sites == "default" else _model_sites(
+                str(sc.path(sc.sites)), mirror=mirror, cache=cache, year=year)[0]), sc
+        if sc.sites == "default":
+            return load_problem(sc), sc
+        sites_path = str(sc.path(sc.sites))
     else:
         if not workloads:
             raise SitingError("give a scenario file, or --workloads (and optionally --sites)")
         sc = Scenario(name=Path(workloads).stem.replace(" ", "_") or "scenario",
-                      sites=sites or "default", workloads=str(Path(workloads).resolve()),
+                      sites="default", workloads=str(Path(workloads).resolve()),
                       sites_monthly=str(Path(sites_monthly).resolve()) if sites_monthly else None,
                       periods="monthly" if sites_monthly else "annual", max_sites=max_sites,
                       base_dir=Path.cwd())
+        if not sites:
+            return load_problem(sc), sc
+        sites_path = sites
+    table, _ = _model_sites(sites_path, mirror=mirror, cache=cache, year=year)
+    wl = read_workloads_table(sc.path(sc.workloads))
+    monthly = None
+    if sc.periods == "monthly":
+        if sc.sites_monthly is None:
+            raise SitingError("periods: monthly needs sites_monthly (a monthly site CSV)")
+        monthly = read_monthly_table(sc.path(sc.sites_monthly), table["site_id"])
+    return build_problem(table, wl, monthly=monthly, horizon_hours=sc.horizon_hours,
+                         max_sites=sc.max_sites, name=sc.name), sc
+
+
+def _apply_solver(sc, solver, time_limit_s, rel_gap):
     updates = {k: v for k, v in (("name", solver), ("time_limit_s", time_limit_s),
                                  ("rel_gap", rel_gap)) if v is not None}
     if updates:
@@ -273,126 +399,213 @@ def optimize(
             sc.solver = SolverOptions(**{**sc.solver.model_dump(), **updates})
         except Exception as exc:
             raise SitingError(f"solver options: {str(exc).splitlines()[-1].strip()}") from None
-    if max_sites is not None:
-        sc.max_sites = max_sites
-    solution = run_optimize(sc, options=ModelOptions(formulation=formulation))
+
+
+Year = Annotated[int | None, typer.Option(help="grid-intensity year (when enriching sites)")]
+WorkloadsOpt = Annotated[str | None, typer.Option(help="workloads CSV (instead of a scenario); - = stdin")]
+SitesOpt = Annotated[str | None, typer.Option(
+    help="sites CSV instead of a scenario: model columns, or only site_id,lat,lon (enriched); - = stdin")]
+
+
+@app.command()
+def optimize(
+    scenario: Annotated[str | None, typer.Argument(help="scenario YAML")] = None,
+    out_dir: Annotated[str | None, typer.Option("--out", help="output folder (default out/<name>)")] = None,
+    sites: SitesOpt = None,
+    workloads: WorkloadsOpt = None,
+    sites_monthly: Annotated[str | None, typer.Option(help="monthly site CSV: monthly periods")] = None,
+    max_sites: Annotated[int | None, typer.Option(help="at most this many open sites", min=1)] = None,
+    solver: Annotated[str | None, typer.Option(help="highs or cbc")] = None,
+    time_limit_s: Annotated[float | None, typer.Option(help="solver time limit, s")] = None,
+    rel_gap: Annotated[float | None, typer.Option(help="relative MIP gap")] = None,
+    formulation: Annotated[str, typer.Option(help="compact or plain")] = "compact",
+    year: Year = None,
+    mirror: Mirror = None,
+    cache: Cache = None,
+    as_json: AsJson = False,
+) -> None:
+    """Place workloads on sites with the least CO2; writes assignments.csv, sites.csv, summary.json
+    and the solution (solution/) that `siting report --from` turns into a report."""
+    from pathlib import Path
+
+    from siting.model import ModelOptions
+    from siting.report.analysis import ensure_report_tables
+    from siting.report.store import save_solution
+
+    if formulation not in ("compact", "plain"):
+        raise SitingError(f"--formulation must be compact or plain, got {formulation!r}")
+    problem, sc = _problem_from_options(scenario, sites, workloads, sites_monthly, max_sites,
+                                        mirror=mirror, cache=cache, year=year)
+    _apply_solver(sc, solver, time_limit_s, rel_gap)
+    solution = _solve(problem, sc.solver, ModelOptions(formulation=formulation))
     target = Path(out_dir or Path("out") / sc.name)
     solution.write(target)
+    ensure_report_tables(solution)
+    save_solution(solution, target)
     s = solution.summary
-    out.print(f"{s['status']}: {s['emissions_t']:,.1f} tCO2e for {s['energy_mwh']:,.0f} MWh "
+    opened = solution.sites[solution.sites["open"]]
+    cols = ["site_id", "name", "energy_mwh", "renewable_share", "emissions_t", "gpu_utilisation"]
+    if as_json:
+        print_json({"summary": s, "open_sites": _records(opened[cols]), "out": str(target)})
+        return
+    out.print(f"{s['status']}: {s['emissions_t']:,.1f} tCO2e (renewables matched per period) for "
+              f"{s['energy_mwh']:,.0f} MWh "
               f"(bound {s['bound_t'] if s['bound_t'] is None else format(s['bound_t'], ',.1f')}, "
               f"gap {s['gap'] if s['gap'] is None else format(s['gap'], '.2e')}); "
               f"build {s['build_s']:.3f} s, solve {s['solve_s']:.3f} s, "
               f"{s['n_variables']:,} variables, {s['n_constraints']:,} constraints")
-    opened = solution.sites[solution.sites["open"]]
-    cols = ["site_id", "name", "energy_mwh", "renewable_share", "emissions_t", "gpu_utilisation"]
-    print_table(opened[cols].to_dict("records"), "Open sites",
+    print_table(_records(opened[cols]), "Open sites",
                 {"energy_mwh": "{:,.0f}", "renewable_share": "{:.0%}", "emissions_t": "{:,.1f}",
                  "gpu_utilisation": "{:.0%}"})
-    out.print(f"wrote {target}/assignments.csv, sites.csv, site_periods.csv, summary.json")
+    out.print(f"wrote {target}/assignments.csv, sites.csv, site_periods.csv, summary.json, solution/; "
+              f"report: siting report --from {target}")
 
 
-@app.command()
-def report(
-    scenario: Annotated[str, typer.Argument(help="scenario YAML")],
-    out_dir: Annotated[str | None, typer.Option("--out", help="output folder (default out/<name>)")] = None,
-    baseline: Annotated[str | None, typer.Option(help="baseline country (ISO3; default USA)")] = None,
-    baseline_year: Annotated[int | None, typer.Option(help="baseline intensity year")] = None,
-    baseline_site: Annotated[str | None, typer.Option(help="baseline site id instead")] = None,
-) -> None:
-    """Optimise a scenario and write its report: CSV, Markdown, GeoJSON, summary.json, HTML."""
-    from pathlib import Path
-
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from siting.model import load_scenario
-    from siting.model import optimize as run_optimize
-    from siting.report import build_report, write_report
-    from siting.report.analysis import BASELINE_COUNTRY_ISO3
-
-    baseline = baseline or BASELINE_COUNTRY_ISO3
-    sc = load_scenario(scenario)
-    target = Path(out_dir or Path("out") / sc.name)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=out, transient=True) as progress:
-        task = progress.add_task(f"optimising {sc.name}", total=None)
-        solution = run_optimize(sc)
-        progress.update(task, description="marginal values and baselines")
-        rep = build_report(solution, baseline=baseline, baseline_year=baseline_year,
-                           site=baseline_site)
-        progress.update(task, description=f"writing {target}")
-        write_report(rep, solution, target)
-    t = rep.totals
-    out.print(f"{solution.summary['status']}: {t['emissions_t']:,.1f} tCO2e, {t['energy_mwh']:,.0f} MWh, "
-              f"{t['renewable_share']:.0%} renewable, {t['sites_open']} site(s) open")
+def _report_lines(rep, target) -> None:
+    for row in rep.headline.itertuples():
+        value = (f"{row.value:.0%}" if row.unit == "share" else f"{row.value:,.0f} {row.unit}")
+        out.print(f"{row.figure}: {value}" + (f"  [{row.basis}]" if row.basis else ""), markup=False)
     for b in rep.baselines.itertuples():
-        out.print(f"  vs {b.baseline}: {b.emissions_t:,.0f} t -> {b.optimised_t:,.0f} t "
-                  f"(saves {b.saved_t:,.0f} t, {b.saved_share:.0%})")
+        out.print(f"  vs {b.baseline} [{b.basis}]: {b.emissions_t:,.0f} t; plan {b.optimised_t:,.0f} t "
+                  f"({'saves' if b.saved_t >= 0 else 'adds'} {abs(b.saved_t):,.0f} t, "
+                  f"{abs(b.saved_share):.0%})", markup=False)
     out.print(f"report: {target / 'report.html'} (also report.md, ranked.csv, sites.geojson)")
 
 
 @app.command()
+def report(
+    scenario: Annotated[str | None, typer.Argument(help="scenario YAML")] = None,
+    from_dir: Annotated[str | None, typer.Option(
+        "--from", help="rebuild the report from a saved run folder (out/<name>), without solving")] = None,
+    sites: SitesOpt = None,
+    workloads: WorkloadsOpt = None,
+    max_sites: Annotated[int | None, typer.Option(help="at most this many open sites", min=1)] = None,
+    out_dir: Annotated[str | None, typer.Option("--out", help="output folder (default out/<name>)")] = None,
+    baseline: Annotated[str | None, typer.Option(help="baseline country (ISO3; default USA)")] = None,
+    baseline_year: Annotated[int | None, typer.Option(help="baseline intensity year")] = None,
+    baseline_site: Annotated[str | None, typer.Option(help="baseline site id instead")] = None,
+    year: Year = None,
+    mirror: Mirror = None,
+    cache: Cache = None,
+    as_json: AsJson = False,
+) -> None:
+    """Optimise (or, with --from, reload a saved run) and write the report: CSV, Markdown,
+    GeoJSON, summary.json, HTML."""
+    from pathlib import Path
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from siting.report import build_report, write_report
+    from siting.report.store import load_solution
+
+    if from_dir is not None and (scenario or sites or workloads):
+        raise SitingError("--from rebuilds a saved run: give no scenario, --sites or --workloads")
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True,
+                  disable=as_json or not sys.stderr.isatty()) as progress:
+        if from_dir is not None:
+            task = progress.add_task(f"loading {from_dir}", total=None)
+            solution = load_solution(from_dir)
+            target = Path(out_dir or from_dir)
+        else:
+            task = progress.add_task("reading the inputs", total=None)
+            problem, sc = _problem_from_options(scenario, sites, workloads, None, max_sites,
+                                                mirror=mirror, cache=cache, year=year)
+            progress.update(task, description=f"optimising {sc.name}")
+            solution = _solve(problem, sc.solver)
+            target = Path(out_dir or Path("out") / sc.name)
+        progress.update(task, description="marginal values and baselines")
+        from siting.report.analysis import BASELINE_COUNTRY_ISO3
+
+        rep = build_report(solution, baseline=baseline or BASELINE_COUNTRY_ISO3, baseline_year=baseline_year,
+                           site=baseline_site)
+        progress.update(task, description=f"writing {target}")
+        write_report(rep, solution, target)
+    if as_json:
+        print_json({"scenario": rep.scenario, "status": solution.summary["status"],
+                    "headline": _records(rep.headline), "baselines": _records(rep.baselines),
+                    "totals": rep.totals, "report": str(target / "report.html")})
+        return
+    out.print(f"{rep.scenario}: {solution.summary['status']}, {rep.totals['sites_open']} site(s) open")
+    _report_lines(rep, target)
+
+
+@app.command()
+def compare(
+    runs: Annotated[list[str], typer.Argument(help="run folders written by optimize/report (out/<name>)")],
+    fmt: Annotated[str, typer.Option("--format", help="md, csv or html")] = "md",
+    out_path: Annotated[str | None, typer.Option("--out", help="write to a file (- = stdout)")] = None,
+    baseline: Annotated[str, typer.Option(help="baseline country (ISO3)")] = "USA",
+    as_json: AsJson = False,
+) -> None:
+    """Key figures of several saved runs side by side (Markdown, CSV or HTML)."""
+    from pathlib import Path
+
+    from siting.io import write_text
+    from siting.report.render import compare_runs, comparison_text
+
+    if fmt not in ("md", "csv", "html"):
+        raise SitingError(f"--format must be md, csv or html, got {fmt!r}")
+    table = compare_runs(runs, baseline=baseline)
+    if as_json:
+        print_json(_records(table))
+        return
+    text = comparison_text(table, fmt)
+    if out_path and out_path != "-":
+        write_text(Path(out_path), text)
+        out.print(f"wrote {out_path}")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
 def evaluate(
-    sites: Annotated[str, typer.Option(help="candidate sites: CSV (site_id, lat, lon, ...) or GeoJSON")],
-    workloads: Annotated[str | None, typer.Option(help="workloads CSV")] = None,
+    sites: Annotated[str, typer.Option(
+        help="candidate sites: CSV (site_id, lat, lon, ...) or GeoJSON; - = CSV on stdin")],
+    workloads: Annotated[str | None, typer.Option(help="workloads CSV; - = stdin")] = None,
     gpu_hours: Annotated[float | None, typer.Option(help="one workload: GPU-hours")] = None,
     gpu: Annotated[str | None, typer.Option(help="one workload: GPU name")] = None,
     gpu_power_w: Annotated[float | None, typer.Option(help="one workload: GPU power, W")] = None,
     out_dir: Annotated[str | None, typer.Option("--out", help="output folder")] = None,
     horizon_hours: Annotated[float | None, typer.Option(help="horizon, h (default 8760)")] = None,
-    year: Annotated[int | None, typer.Option(help="grid-intensity year (when enriching)")] = None,
+    year: Year = None,
     baseline: Annotated[str | None, typer.Option(help="baseline country (ISO3; default USA)")] = None,
     mirror: Mirror = None,
     cache: Cache = None,
+    as_json: AsJson = False,
 ) -> None:
     """Score a list of candidate sites for a workload, without optimising, and rank them."""
     from pathlib import Path
 
     import pandas as pd
 
-    from siting.model.scenario import (
-        SITES_REQUIRED,
-        read_workloads_table,
-        sites_from_frame,
-        workloads_from_frame,
-    )
+    from siting.model.scenario import read_workloads_table, workloads_from_frame
     from siting.report.analysis import BASELINE_COUNTRY_ISO3
     from siting.report.evaluate import evaluate_sites, write_evaluation
 
     baseline = baseline or BASELINE_COUNTRY_ISO3
-
+    if sites == "-" and workloads == "-":
+        raise SitingError("only one of --sites and --workloads can be read from stdin (-)")
     if workloads:
-        wl = read_workloads_table(Path(workloads))
+        wl = read_workloads_table(Path(_stdin_to_file(workloads)))
     elif gpu_hours is not None and (gpu or gpu_power_w):
         row = {"workload_id": "workload", "gpu_hours": gpu_hours, "splittable": False}
         row.update({"gpu": gpu} if gpu else {"gpu_power_kw": gpu_power_w / 1000.0})
         wl = workloads_from_frame(pd.DataFrame([row]), "--gpu-hours/--gpu")
     else:
         raise SitingError("give --workloads W.csv, or --gpu-hours with --gpu or --gpu-power-w")
-    src = Path(sites)
-    raw = pd.read_csv(src) if src.suffix.lower() == ".csv" and src.is_file() else None
-    if raw is not None and all(c in raw.columns for c in SITES_REQUIRED):
-        table = sites_from_frame(raw, src)
-    else:
-        from siting.data import loaders
-        from siting.data import sites as site_data
-        from siting.intensity import yearly_table
-
-        kw = {"mirror": mirror, "cache": cache}
-        with out.status("enriching sites from the datasets"):
-            from siting.data.plants import load_clean_plants
-
-            enriched = site_data.enrich(site_data.read_sites(src), plants=load_clean_plants(**kw)[0],
-                                        boundaries=loaders.load_boundaries(**kw),
-                                        intensity=yearly_table(), year=year)
-        table = sites_from_frame(pd.DataFrame(enriched.drop(columns="geometry")), src)
+    table, src = _model_sites(sites, mirror=mirror, cache=cache, year=year)
     ev = evaluate_sites(table, wl, horizon_hours=horizon_hours, baseline=baseline, year=year,
                         mirror=mirror, cache=cache)
-    target = Path(out_dir or Path("out") / f"evaluate_{src.stem}")
-    write_evaluation(ev, target, f"siting evaluation: {src.name}")
+    name = "stdin" if sites == "-" else src.stem
+    target = Path(out_dir or Path("out") / f"evaluate_{name}")
+    write_evaluation(ev, target, f"siting evaluation: {'stdin' if sites == '-' else src.name}")
     cols = ["rank", "site_id", "country_iso3", "emissions_t", "effective_ci_g_per_kwh",
             "renewable_share", "fits"]
-    print_table(ev[cols].head(15).to_dict("records"), f"Candidate sites ({len(ev)}), best first",
+    if as_json:
+        print_json({"sites": _records(ev), "out": str(target)})
+        return
+    print_table(_records(ev[cols].head(15)), f"Candidate sites ({len(ev)}), best first",
                 {"emissions_t": "{:,.1f}", "effective_ci_g_per_kwh": "{:,.1f}",
                  "renewable_share": "{:.0%}"})
     out.print(f"wrote {target}/evaluation.csv, evaluation.md, evaluation.geojson, evaluation.html")
@@ -477,6 +690,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except typer.TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `siting`/`siting data`: help shown
+            return 0
         print(f"error: {exc.format_message()}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except typer.Abort:

@@ -58,5 +58,27 @@ def json_default(o):
     raise TypeError(type(o))
 
 
+def strict_json(obj):
+    """``obj`` with NaN and +-Infinity (Python or numpy floats) replaced by ``None``, so that
+    ``json.dumps(..., allow_nan=False)`` succeeds and every parser reads the result."""
+    if isinstance(obj, dict):
+        return {k: strict_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [strict_json(v) for v in obj]
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def dumps_json(obj, **kwargs) -> str:
+    """Strict JSON text: NaN/Infinity become null (``allow_nan=False`` guards the rest)."""
+    return json.dumps(strict_json(obj), allow_nan=False, default=json_default, **kwargs)
+
+
 def write_json(dest: Path, obj) -> Path:
-    return write_text(dest, json.dumps(obj, indent=2, default=json_default) + "\n")
+    """Strict JSON (NaN/Infinity written as null), atomically."""
+    return write_text(dest, dumps_json(obj, indent=2) + "\n")

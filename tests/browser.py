@@ -10,8 +10,13 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
+def missing() -> str:
+    """What is missing for the page test ('' when chromium and chromedriver are both there)."""
+    return " and ".join(n for n in ("chromium", "chromedriver") if not shutil.which(n))
+
+
 def available() -> bool:
-    return bool(shutil.which("chromium") and shutil.which("chromedriver"))
+    return not missing()
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 SITING = [str(Path(sys.executable).with_name("siting"))]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def run(*args, env=None):
@@ -85,3 +86,165 @@ def test_sites_enrich_bad_file_one_line(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip() == f"error: {bad}: row 3, field lat: expected a number in [-90, 90], got 200"
     assert not (tmp_path / "o.csv").exists()
+
+
+# ------------------------------------------------------------------ conventions (issue 11)
+def strict(text):
+    from tests.conftest import strict_json_loads
+
+    return strict_json_loads(text)
+
+
+def test_version_and_bare_siting_prints_help():
+    from siting import __version__
+
+    res = run("--version")
+    assert res.returncode == 0 and res.stdout.strip() == f"siting {__version__}"
+    bare = run()
+    assert bare.returncode == 0 and "Usage: siting" in bare.stdout and "report" in bare.stdout
+    assert "error" not in bare.stderr
+    group = run("data")
+    assert group.returncode == 0 and "fetch" in group.stdout
+
+
+def test_shell_completion_through_typer():
+    res = run(env={"_SITING_COMPLETE": "complete_bash", "COMP_WORDS": "siting comp", "COMP_CWORD": "1"})
+    assert res.returncode == 0 and res.stdout.split() == ["compare"]
+    assert "--install-completion" in run("--help").stdout
+
+
+def test_piped_output_is_not_hard_wrapped():
+    res = run("gpus")
+    assert res.returncode == 0
+    header = next(line for line in res.stdout.splitlines() if line.startswith("┃"))
+    rows = [line for line in res.stdout.splitlines() if line.startswith("│")]
+    assert rows and all(line.count("│") == header.count("┃") for line in rows)  # no wrapped cells
+
+
+def test_json_on_commands_that_print_results(tmp_path):
+    gpus = strict(run("gpus", "--json").stdout)
+    assert any("H100" in str(g.get("gpu", "")) for g in gpus)
+    listing = strict(run("data", "list", "--json", "--cache", str(tmp_path / "c")).stdout)
+    assert {"cache", "datasets"} <= set(listing)
+    res = run("optimize", str(REPO / "scenarios" / "example_llama.yaml"), "--out", str(tmp_path / "a"), "--json")
+    assert res.returncode == 0, res.stderr
+    payload = strict(res.stdout)
+    assert payload["summary"]["status"] == "optimal" and len(payload["open_sites"]) == payload["summary"]["n_sites_open"]
+    rep = strict(run("report", "--from", str(tmp_path / "a"), "--json").stdout)
+    assert rep["headline"][0]["figure"] == "Location-based CO2"
+    assert all(b["basis"] for b in rep["baselines"])
+    assert (tmp_path / "a" / "report.html").is_file()
+
+
+def test_report_from_saved_run_and_compare(tmp_path):
+    scenario = str(REPO / "scenarios" / "example_llama.yaml")
+    assert run("report", scenario, "--out", str(tmp_path / "a")).returncode == 0
+    res = run("optimize", scenario, "--max-sites", "2", "--out", str(tmp_path / "b"))
+    assert res.returncode == 0, res.stderr
+    assert not (tmp_path / "b" / "report.html").exists()
+    res = run("report", "--from", str(tmp_path / "b"))
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "b" / "report.html").is_file() and "Location-based CO2" in res.stdout
+    embodied = next(line for line in res.stdout.splitlines() if line.startswith("Embodied emissions"))
+    assert len(embodied) > 120 and embodied.endswith("Luccioni et al. 2022)]")  # piped: not wrapped
+    md = run("compare", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert md.returncode == 0, md.stderr
+    lines = md.stdout.splitlines()
+    assert lines[0] == "| figure | a | b |"
+    sites_open = next(line for line in lines if line.startswith("| Sites open"))
+    assert sites_open.split("|")[2].strip() == "3" and sites_open.split("|")[3].strip() == "2"
+    csv = run("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--format", "csv")
+    import io
+
+    import pandas as pd
+
+    table = pd.read_csv(io.StringIO(csv.stdout)).set_index("figure")
+    assert list(table.columns) == ["a", "b"]
+    assert float(table.loc["Location-based CO2 (tCO2e)", "a"]) > 0
+    html_out = tmp_path / "compare.html"
+    assert run("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--format", "html", "--out", str(html_out)).returncode == 0
+    assert '<table id="compare">' in html_out.read_text()
+    js = strict(run("compare", str(tmp_path / "a"), "--json").stdout)
+    assert js[0]["figure"] == "scenario"
+    missing = run("report", "--from", str(tmp_path / "nothing"))
+    assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "no saved solution" in missing.stderr
+
+
+def test_evaluate_reads_model_sites_from_stdin(tmp_path):
+    table = REPO / "data" / "regions" / "sites.csv"
+    res = subprocess.run(SITING + ["evaluate", "--sites", "-", "--gpu-hours", "1e6", "--gpu", "H100",
+                                   "--out", str(tmp_path / "ev"), "--json"],
+                         input=table.read_text(), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    payload = strict(res.stdout)
+    ranks = [s["rank"] for s in payload["sites"]]
+    assert ranks == list(range(1, len(ranks) + 1)) and len(ranks) == len(pd_read(table))
+    strict((tmp_path / "ev" / "summary.json").read_text())
+
+
+def pd_read(path):
+    import pandas as pd
+
+    return pd.read_csv(path)
+
+
+@pytest.mark.shared
+def test_sites_enrich_stdin_to_stdout(tmp_path, mirror):
+    res = subprocess.run(SITING + ["sites", "enrich", "-", "--out", "-", "--mirror", str(mirror),
+                                   "--cache", str(tmp_path / "cache")],
+                         input="site_id,lat,lon\nqc,46.8,-71.2\nrvk,64.13,-21.9\n",
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    import io
+
+    import pandas as pd
+
+    e = pd.read_csv(io.StringIO(res.stdout)).set_index("site_id")
+    assert list(e.index) == ["qc", "rvk"] and list(e["country_iso3"]) == ["CAN", "ISL"]
+
+
+@pytest.mark.shared
+def test_readme_planner_example_runs_verbatim(tmp_path, mirror, session_cache):
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("<!-- planner-example")[1].split("```bash\n", 1)[1].split("\n```", 1)[0]
+    (tmp_path / "scenarios").symlink_to(REPO / "scenarios")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "SITING_MIRROR": str(mirror), "SITING_CACHE_DIR": str(session_cache)}
+    res = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr[-2000:]
+    for run_dir in ("mine", "one"):
+        assert (tmp_path / "out" / run_dir / "report.html").is_file()
+    assert (tmp_path / "out" / "shortlist" / "evaluation.html").is_file()
+    assert "| figure | mine | one |" in res.stdout
+    ranked = pd_read(tmp_path / "out" / "mine" / "ranked.csv")
+    assert 1 <= len(ranked) <= 2 and set(ranked["site_id"]) <= {"quebec", "reykjavik", "lulea", "oslo", "dublin", "the-dalles"}
+    # the rebuilt report (--baseline DEU) replaced the first one's baseline
+    assert "DEU grid average" in (tmp_path / "out" / "mine" / "report.md").read_text()
+
+
+def test_optimize_reads_workloads_from_stdin(tmp_path):
+    wl = (REPO / "scenarios" / "llama31_workloads.csv").read_text()
+    res = subprocess.run(SITING + ["optimize", "--workloads", "-", "--out", str(tmp_path / "o"), "--json"],
+                         input=wl, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    payload = strict(res.stdout)
+    assert payload["summary"]["n_workloads"] == len(pd_read(REPO / "scenarios" / "llama31_workloads.csv"))
+    both = subprocess.run(SITING + ["optimize", "--workloads", "-", "--sites", "-"], input=wl,
+                          capture_output=True, text=True, timeout=120)
+    assert both.returncode == 2 and "only one of --sites and --workloads" in both.stderr
+
+
+@pytest.mark.shared
+def test_report_scenario_whose_sites_are_only_coordinates(tmp_path, mirror, session_cache):
+    (tmp_path / "places.csv").write_text("site_id,lat,lon\nquebec,46.81,-71.21\noslo,59.91,10.75\n")
+    (tmp_path / "w.csv").write_text("workload_id,gpu_hours,splittable,gpu\nrun,1000000,false,H100\n")
+    (tmp_path / "s.yaml").write_text("name: places\nsites: places.csv\nworkloads: w.csv\n")
+    res = run("report", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"), "--json",
+              env={"SITING_MIRROR": str(mirror), "SITING_CACHE_DIR": str(session_cache)})
+    assert res.returncode == 0, res.stderr
+    payload = strict(res.stdout)
+    assert payload["totals"]["sites_open"] == 1
+    ranked = pd_read(tmp_path / "out" / "ranked.csv")
+    assert list(ranked["site_id"]) in (["quebec"], ["oslo"])
+    assert set(pd_read(tmp_path / "out" / "sites.csv")["country_iso3"]) == {"CAN", "NOR"}

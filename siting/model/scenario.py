@@ -31,6 +31,8 @@ SITES_REQUIRED = ["site_id", "lat", "lon", "capacity_gpus", "pue", "grid_ci_g_pe
                   "renewable_mwh_per_year"]
 WORKLOADS_REQUIRED = ["workload_id", "gpu_hours", "splittable"]
 MONTHLY_REQUIRED = ["site_id", "month", "renewable_mwh", "grid_ci_g_per_kwh"]
+SOURCE_COLUMNS = ["grid_ci_source", "grid_ci_resolution", "grid_year", "profile_source",
+                  "profile_sources"]
 MONTHS = 12
 
 
@@ -107,6 +109,9 @@ def write_json_schema(dest: Path = SCHEMA_FILE) -> Path:
 
 
 def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file; relative paths in it resolve against its folder.
+
+    Bad files raise :class:`~siting.errors.SitingError` naming the file and the field."""
     p = Path(path)
     if not p.is_file():
         raise SitingError(f"{p}: scenario file not found")
@@ -164,6 +169,9 @@ def sites_from_frame(df: pd.DataFrame, path: str | Path = "sites") -> pd.DataFra
     for col in ("name", "country_iso3", "kind"):
         out[col] = df[col].astype("string").fillna("") if col in df else ""
     out.loc[out["name"] == "", "name"] = out["site_id"]
+    for col in SOURCE_COLUMNS:  # where the numbers come from, carried to reports when given
+        if col in df:
+            out[col] = df[col].astype("string")
     return out
 
 
@@ -331,6 +339,7 @@ def build_problem(sites: pd.DataFrame, workloads: pd.DataFrame, *, monthly: pd.D
 
 
 def load_problem(scenario: Scenario) -> Problem:
+    """Read and check every table a scenario names and return the :class:`Problem` arrays."""
     sites_path = (regions_file("sites.csv") if scenario.sites == DEFAULT_SITES
                   else scenario.path(scenario.sites))
     sites = read_sites_table(sites_path)

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -13,6 +14,7 @@ from siting.io import write_json, write_table
 from siting.model.formulation import MatrixModel
 from siting.model.scenario import facility_energy_cap_mwh
 from siting.model.solve import RawSolution
+from siting.units import WGS84
 
 
 @dataclass
@@ -24,6 +26,8 @@ class Solution:
     tables: dict = field(default_factory=dict)  # further tables by name (site_hours, pareto, ...)
     model: MatrixModel | None = field(default=None, repr=False)  # for marginal values
     raw: RawSolution | None = field(default=None, repr=False)
+    # extra named tables (report inputs, hourly results, ...), saved by siting.report.store
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     @property
     def problem(self):
@@ -34,7 +38,8 @@ class Solution:
         ``out_dir``, each written to a temporary file and renamed into place."""
         out = Path(out_dir)
         return [write_table(out / "assignments.csv", self.assignments),
-                write_table(out / "sites.csv", self.sites),
+                write_table(out / "sites.csv", pd.DataFrame(self.sites).drop(columns="geometry",
+                                                                            errors="ignore")),
                 write_table(out / "site_periods.csv", self.periods),
                 write_json(out / "summary.json", self.summary)]
 
@@ -125,6 +130,7 @@ def build_solution(mm: MatrixModel, raw: RawSolution, build_s: float) -> Solutio
         })
     sites = sites.sort_values(["emissions_t", "site_id"], ascending=[False, True], kind="stable")
     sites = pd.concat([sites[sites["open"]], sites[~sites["open"]]]).reset_index(drop=True)
+    sites = gpd.GeoDataFrame(sites, geometry=gpd.points_from_xy(sites["lon"], sites["lat"]), crs=WGS84)
     s_p, t_p = np.nonzero(load_st > 0)
     periods = pd.DataFrame({
         "site_id": st["site_id"].to_numpy()[s_p],

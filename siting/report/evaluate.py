@@ -19,10 +19,12 @@ from siting.io import write_geojson, write_json, write_table, write_text
 from siting.report import charts
 from siting.report.analysis import BASELINE_COUNTRY_ISO3
 from siting.report.render import (
+    SOURCE_COLUMNS,
     _intensity_colour,
     cards_html,
     html_page,
     html_table,
+    legend_html,
     markdown_table,
     png_img,
     points_map,
@@ -39,7 +41,7 @@ def evaluate_sites(sites: pd.DataFrame, workloads: pd.DataFrame,
                    horizon_hours: float | None = None, baseline: str = BASELINE_COUNTRY_ISO3,
                    grid_at_site: bool = True, existing_renewables: bool = False,
                    year: int | None = None, mirror=None, cache=None, runtime: bool = True
-                   ) -> pd.DataFrame:
+                   ) -> gpd.GeoDataFrame:
     """One row per site, ranked by emissions (lowest first). ``sites`` has the model columns
     (see siting.model.scenario.read_sites_table); ``workloads`` the workload columns.
 
@@ -50,7 +52,8 @@ def evaluate_sites(sites: pd.DataFrame, workloads: pd.DataFrame,
     ``runtime=False``), with its source and resolution; else the table's
     ``grid_ci_g_per_kwh`` is used as given. Existing renewable plants nearby are already in the
     grid average: their energy is shown separately as ``existing_nonadditional_mwh`` and only
-    credited when ``existing_renewables=True`` (annually matched, labelled as such)."""
+    credited when ``existing_renewables=True`` (annually matched, labelled as such).
+    Returns a GeoDataFrame in EPSG:4326."""
     a = default_assumptions() if assumptions is None else assumptions
     H = a["horizon_hours"] if horizon_hours is None else float(horizon_hours)
     it_mwh = float(workloads["energy_mwh"].sum())
@@ -95,22 +98,26 @@ def evaluate_sites(sites: pd.DataFrame, workloads: pd.DataFrame,
     })
     for col in ("existing_renewable_mwh_per_year", "existing_renewable_hydro_mwh_per_year",
                 "existing_renewable_wind_mwh_per_year",
-                "existing_renewable_geothermal_mwh_per_year", "renewable_supply_basis"):
+                "existing_renewable_geothermal_mwh_per_year", "renewable_supply_basis",
+                *SOURCE_COLUMNS):
         if col in sites:
             out[col] = sites[col].to_numpy()
     out = out.sort_values(["emissions_t", "site_id"], kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    return out
+    return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs=WGS84)
 
 
 def evaluation_html(ev: pd.DataFrame, title: str) -> str:
+    """The evaluation as a self-contained HTML page: map, ranked table and chart."""
+    ev = pd.DataFrame(ev).drop(columns="geometry", errors="ignore")
     g = gpd.GeoDataFrame(ev, geometry=gpd.points_from_xy(ev["lon"], ev["lat"]), crs=WGS84)
     best = ev["rank"] <= 3
     g = g.assign(radius=np.where(best, 11, 6), colour=[_intensity_colour(c) for c in
                                                        ev["effective_ci_g_per_kwh"]], open=best)
     m = points_map(g, ["rank", "site_id", "name", "country_iso3", "emissions_t",
-                       "effective_ci_g_per_kwh", "grid_ci_g_per_kwh", "grid_ci_source",
-                       "grid_ci_resolution", "existing_nonadditional_mwh", "fits"])
+                       "effective_ci_g_per_kwh", "grid_ci_g_per_kwh", "existing_nonadditional_mwh",
+                       "fits", *SOURCE_COLUMNS],
+                   fit_to=np.column_stack([ev["lat"].to_numpy(float), ev["lon"].to_numpy(float)]))
     first = ev.iloc[0]
     figures = [("Sites scored", f"{len(ev)}"),
                ("Best site", f"{first['site_id']} ({first['emissions_t']:,.1f} t)"),
@@ -126,10 +133,14 @@ def evaluation_html(ev: pd.DataFrame, title: str) -> str:
     bottom = ("<h2>Ranked sites</h2>" + html_table(ev[cols], "ranked") + "<h2>Chart</h2>"
               "<div class='charts'>" + png_img(charts.evaluation_bars(ev), "chart-sites",
                                                 "Emissions by site") + "</div>")
-    return html_page(title, m, top, bottom)
+    return html_page(title, m, top, bottom, legend=legend_html(
+        "Grid intensity at the site, location-based, site taking all the work (gCO2e/kWh)",
+        "outlined, labelled: the three best"))
 
 
 def write_evaluation(ev: pd.DataFrame, out_dir: str | os.PathLike, title: str) -> list[Path]:
+    """evaluation.csv/.md/.geojson/.html and summary.json in ``out_dir``, written atomically."""
+    ev = pd.DataFrame(ev).drop(columns="geometry", errors="ignore")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     geo = gpd.GeoDataFrame(ev, geometry=gpd.points_from_xy(ev["lon"], ev["lat"]), crs=WGS84)

@@ -127,8 +127,9 @@ def pareto_front(p: HourlyProblem, obj: Objective, n_points: int, formulation: s
     return out.sort_values("co2_t", kind="stable").reset_index(drop=True) if "co2_t" in out else out
 
 
-def optimize_scenario(scenario, solver=None, *, progress=None) -> Solution:
-    """Read the scenario's tables, build the hourly problem and optimise it."""
+def optimize_scenario(scenario, solver=None, *, sites: pd.DataFrame | None = None, progress=None) -> Solution:
+    """Read the scenario's tables, build the hourly problem and optimise it. ``sites``: an
+    already validated (e.g. enriched) sites table to use instead of the scenario's file."""
     from siting.data.validate import read_csv
     from siting.model.hourly.inputs import build_hourly_problem, objective_of
     from siting.model.scenario import DEFAULT_SITES, read_sites_table, read_workloads_table
@@ -136,8 +137,11 @@ def optimize_scenario(scenario, solver=None, *, progress=None) -> Solution:
 
     solver = solver or scenario.solver
     sites_path = (regions_file("sites.csv") if scenario.sites == DEFAULT_SITES else scenario.path(scenario.sites))
-    sites = read_sites_table(sites_path)
-    raw_sites = read_csv(sites_path, "sites")
+    if sites is None:
+        sites = read_sites_table(sites_path)
+        raw_sites = read_csv(sites_path, "sites")
+    else:
+        raw_sites = pd.DataFrame(sites).drop(columns="geometry", errors="ignore")
     workloads = read_workloads_table(scenario.path(scenario.workloads))
     t0 = time.perf_counter()
     p = build_hourly_problem(scenario, sites, workloads, raw_sites)
