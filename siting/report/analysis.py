@@ -242,7 +242,10 @@ def card_baseline(solution: Solution, workloads: pd.DataFrame, plan_location: pd
     ci = (plan_location.set_index("site_id")["location_t"]
           / plan_location.set_index("site_id")["energy_mwh"].where(lambda x: x > 0))
     mine = a[a["workload_id"].isin(matched)]
-    plan_t = float((mine["energy_mwh"] * mine["site_id"].map(ci).fillna(0.0)).sum())
+    if "co2_location_t" in mine:  # hourly model: each placement at its hours' grid intensity
+        plan_t = float(mine["co2_location_t"].sum())
+    else:
+        plan_t = float((mine["energy_mwh"] * mine["site_id"].map(ci).fillna(0.0)).sum())
     label = "Llama 3.1 card" + ("" if len(matched) == len(LLAMA31_SIZES) else f" ({', '.join(matched)})")
     return {"baseline": label, "basis": "location-based (Meta's card; the plan at its grid "
             f"intensity, {period_label(solution.summary.get('n_periods', 1))} average)",

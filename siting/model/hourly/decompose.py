@@ -44,15 +44,23 @@ class HourlyRaw:
     detail: dict = field(default_factory=dict)
 
 
-def exact_credits(m: LinearModel, p: HourlyProblem, values: np.ndarray):
-    """Per site and credit, the exact value ``F`` at the point and the branch mask."""
+def exact_credits(m: LinearModel, p: HourlyProblem, values: np.ndarray, weights: dict | None = None):
+    """Per site and credit, the exact value ``F`` at the point, and for the sites with any
+    load or procurement (the others have F = 0) the branch mask ``L <= G`` by hour."""
+    weights = credit_weights(p) if weights is None else weights
     lam = values[m.cols["lam"]]
     P = values[m.cols["P"]]
-    L = p.load_mwh(lam)
-    G = np.einsum("sk,skt->st", P, p.cf)
+    active = np.flatnonzero((lam.sum(axis=1) > 0) & (P.sum(axis=1) > 0))
+    L = p.load_mwh(lam[active])
+    G = np.einsum("sk,skt->st", P[active], p.cf[active])
     mask = L <= G
     used = np.minimum(L, G)
-    return {name: (v * used).sum(axis=1) for name, v in credit_weights(p).items()}, mask
+    F = {}
+    for name, v in weights.items():
+        f = np.zeros(p.n_sites)
+        f[active] = (v[active] * used).sum(axis=1)
+        F[name] = f
+    return F, mask, active
 
 
 def relevant_credits(obj: Objective) -> list[str]:
@@ -97,8 +105,11 @@ class Decomposition:
     def add_cuts(self, values: np.ndarray, names: list[str], tol: float) -> tuple[int, float]:
         """Add every violated cut at ``values``; returns (cuts added, largest relative violation)."""
         p, m = self.p, self.m
-        F, mask = exact_credits(m, p, values)
+        F, mask, active = exact_credits(m, p, values, self.weights)
+        row_of = np.full(p.n_sites, -1)
+        row_of[active] = np.arange(active.size)
         lam_cols, P_cols = m.cols["lam"], m.cols["P"]
+        lam, P = values[lam_cols], values[P_cols]
         added, worst = 0, 0.0
         for name in names:
             cred = values[m.cols[name]]
@@ -109,8 +120,14 @@ class Decomposition:
             sites = np.flatnonzero(rel > tol)
             if sites.size == 0:
                 continue
-            a = p.segment_sum(v[sites] * mask[sites])  # (n, J)
-            b = np.einsum("st,skt->sk", v[sites] * ~mask[sites], p.cf[sites])  # (n, K)
+            # a site without load or without procurement has F = 0: its cut is the initial one
+            # of the missing side (all hours on the G branch when P = 0, else the L branch)
+            mk = np.empty((sites.size, p.n_hours), bool)
+            has = row_of[sites] >= 0
+            mk[has] = mask[row_of[sites[has]]]
+            mk[~has] = (P[sites[~has]].sum(axis=1) > 0)[:, None]  # P > 0, no load: L <= G
+            a = p.segment_sum(v[sites] * mk)  # (n, J)
+            b = np.einsum("st,skt->sk", v[sites] * ~mk, p.cf[sites])  # (n, K)
             J, K = a.shape[1], b.shape[1]
             idx = np.column_stack([m.cols[name][sites], lam_cols[sites], P_cols[sites]]).astype(np.int32)
             val = np.column_stack([np.ones(sites.size), -a, -b])
@@ -121,15 +138,8 @@ class Decomposition:
         self.n_cuts += added
         return added, worst
 
-    def true_objective(self, values: np.ndarray, cost: np.ndarray) -> float:
-        F, _ = exact_credits(self.m, self.p, values)
-        exact = values.copy()
-        for name, f in F.items():
-            exact[self.m.cols[name]] = f
-        return float(cost @ exact)
-
     def exact_values(self, values: np.ndarray) -> np.ndarray:
-        F, _ = exact_credits(self.m, self.p, values)
+        F, _, _ = exact_credits(self.m, self.p, values, self.weights)
         exact = values.copy()
         for name, f in F.items():
             exact[self.m.cols[name]] = f

@@ -97,6 +97,14 @@ def build_hourly_solution(p: HourlyProblem, obj: Objective, m: LinearModel, raw:
         "it_energy_mwh": x[w_idx, s_idx] * it_mwh[w_idx],
         "facility_energy_mwh": x[w_idx, s_idx] * it_mwh[w_idx] * p.sites["pue"].to_numpy(float)[s_idx],
     })
+    assignments["energy_mwh"] = assignments["facility_energy_mwh"]
+    # location-based CO2 of each placement: its load in each hour of its window at that hour's intensity
+    first = p.workloads["first_hour"].to_numpy(int)[w_idx]
+    last = p.workloads["last_hour"].to_numpy(int)[w_idx]
+    csum = np.concatenate([np.zeros((p.n_sites, 1)), np.cumsum(p.grid_ci, axis=1)], axis=1)
+    ci_sum = csum[s_idx, last] - csum[s_idx, first]  # sum of g/kWh over the window's hours
+    per_hour = assignments["facility_energy_mwh"].to_numpy() / (last - first)
+    assignments["co2_location_t"] = emissions_t(per_hour * ci_sum, 1.0)
     open_idx = np.flatnonzero(is_open)
     ts = p.grid.timestamps
     site_hours = pd.DataFrame({
@@ -140,9 +148,85 @@ def build_hourly_solution(p: HourlyProblem, obj: Objective, m: LinearModel, raw:
         # kept for readers of the annual model's summary
         "emissions_t": float(sites["co2_t"].sum()), "energy_mwh": tot_load,
     }
-    tables = {"site_hours": site_hours, "cfe_month_hour": heatmap}
+    # names the report shares with the annual model (so one report reads both)
+    energy = sites["facility_energy_mwh"].to_numpy()
+    sites["energy_mwh"] = energy
+    sites["renewable_mwh"] = sites["cfe_mwh"]
+    sites["renewable_share"] = sites["cfe"]
+    sites["emissions_t"] = sites["co2_t"]
+    sites["operational_emissions_t"] = sites["co2_t"] - sites["embodied_t"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sites["effective_ci_g_per_kwh"] = np.where(energy > 0, sites["operational_emissions_t"] * 1000 / energy, np.nan)
+    busy = (p.active * p.gpus_busy[:, None])  # (W, J)
+    peak = (x.T @ busy).max(axis=1)  # (S,) GPUs busy in the site's busiest segment
+    cap = p.sites["capacity_gpus"].to_numpy(float)
+    util = pd.Series(np.where(cap > 0, peak / np.where(cap > 0, cap, 1), 0.0), index=p.sites["site_id"])
+    sites["gpu_utilisation"] = sites["site_id"].map(util).to_numpy()
+    sites["mw_utilisation"] = np.nan
+    sites["renewable_utilisation"] = np.nan
+    tables = {"site_hours": site_hours, "cfe_month_hour": heatmap,
+              **report_inputs(p, d, x, util, sites["site_id"])}
     if len(p.provenance):
         tables["provenance"] = p.provenance
     if pareto is not None:
         tables["pareto"] = pareto
-    return Solution(assignments, sites, summary, pd.DataFrame(), tables=tables)
+    periods = monthly_periods(p, d, is_open)
+    summary["n_periods"] = p.n_hours
+    return Solution(assignments, sites, summary, periods, tables=tables)
+
+
+def monthly_periods(p: HourlyProblem, d: dict, is_open: np.ndarray) -> pd.DataFrame:
+    """Per open site and calendar month: energy, clean energy used, grid energy, and the
+    energy-weighted grid intensity (so energy x intensity is the month's location-based CO2)."""
+    months = p.grid.periods("monthly")
+    rows = []
+    for s in np.flatnonzero(is_open):
+        e = months.aggregate(d["load_mwh"][s])
+        loc = months.aggregate(d["load_mwh"][s] * p.grid_ci[s])
+        rows.append(pd.DataFrame({
+            "site_id": p.sites["site_id"].iloc[s], "period": months.labels, "energy_mwh": e,
+            "renewable_mwh": months.aggregate(d["cfe_mwh"][s]), "grid_mwh": months.aggregate(d["grid_mwh"][s]),
+            "grid_ci_g_per_kwh": np.where(e > 0, loc / np.where(e > 0, e, 1), months.aggregate(p.grid_ci[s], "mean")),
+            "emissions_t": emissions_t(months.aggregate(d["grid_mwh"][s] * p.grid_ci[s]), 1.0)}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["site_id", "period", "energy_mwh", "renewable_mwh", "grid_mwh", "grid_ci_g_per_kwh", "emissions_t"])
+
+
+def report_inputs(p: HourlyProblem, d: dict, x: np.ndarray, util: pd.Series, ids) -> dict[str, pd.DataFrame]:
+    """The problem-side tables the report reads (same names as the annual model's): site
+    inputs with their data sources, monthly grid intensity, monthly IT energy, the workloads,
+    and a marginal-values table that says what binds (the hourly model reports no duals yet)."""
+    months = p.grid.periods("monthly")
+    site_inputs = pd.DataFrame(p.sites).copy()
+    site_inputs["grid_ci_mean_g_per_kwh"] = p.grid_ci.mean(axis=1)
+    if "renewable_ci_g_per_kwh" not in site_inputs:
+        site_inputs["renewable_ci_g_per_kwh"] = np.nan
+    prov = p.provenance
+    if len(prov) and {"series", "source"} <= set(prov.columns):
+        g = prov[prov["series"] == "grid_ci"].drop_duplicates("site_id").set_index("site_id")
+        site_inputs["grid_ci_source"] = site_inputs["site_id"].map(g["source"]).fillna("")
+        site_inputs["grid_ci_resolution"] = site_inputs["site_id"].map(g["resolution"]).fillna("")
+        cf = prov[prov["series"] != "grid_ci"]
+        if len(cf):
+            text = (cf.assign(t=cf["series"].str.removeprefix("cf_") + ": " + cf["resolution"].astype(str))
+                    .groupby("site_id")["t"].agg("; ".join))
+            site_inputs["profile_sources"] = site_inputs["site_id"].map(text).fillna("")
+    ids_all = p.sites["site_id"].to_numpy()
+    grid = pd.DataFrame({"site_id": np.repeat(ids_all, months.n), "period": np.tile(months.labels, p.n_sites),
+                         "grid_ci_g_per_kwh": months.aggregate(p.grid_ci, "mean").ravel()})
+    w = p.workloads
+    it_w = (w["gpu_power_kw"].to_numpy(float) * (1 + w["overhead_share"].to_numpy(float)) / 1000.0
+            * p.gpus_busy)  # (W,) IT MW while running
+    t = np.arange(p.n_hours)
+    it_hour = ((t[None, :] >= w["first_hour"].to_numpy()[:, None]) & (t[None, :] < w["last_hour"].to_numpy()[:, None])
+               ).T @ it_w
+    energy = pd.DataFrame({"period": months.labels, "it_energy_mwh": months.aggregate(it_hour)})
+    workloads = pd.DataFrame(w).copy()
+    workloads["energy_mwh"] = workloads["gpu_hours"] * workloads["gpu_power_kw"] * (1 + workloads["overhead_share"]) / 1000
+    full = util.reindex(ids_all).to_numpy() >= 1 - 1e-6
+    marginals = pd.DataFrame({"site_id": ids_all,
+                              "binding": np.where(full, "GPUs (busiest hour)", ""),
+                              "t_saved_per_gpu": np.nan, "t_saved_per_mw": np.nan,
+                              "t_saved_per_renewable_mwh": np.nan})
+    return {"marginals": marginals, "workloads": workloads, "site_inputs": site_inputs,
+            "grid_ci_periods": grid, "energy_periods": energy}
