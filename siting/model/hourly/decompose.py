@@ -28,7 +28,12 @@ from siting.model.hourly.linear import INF, LinearModel
 from siting.model.hourly.problem import HourlyProblem, Objective
 from siting.model.solve import START_TUNING, set_threads
 
-CUT_TOL = 1e-9
+# a credit is cut when it overstates its exact value by more than this (relative); HiGHS keeps
+# rows to 1e-7 (its primal feasibility tolerance), so a smaller threshold would re-add the
+# same cut at the same point without end
+CUT_TOL = 1e-6
+# a CO2 cap, budget or CFE target is met to this relative tolerance (credits exact to CUT_TOL)
+LIMIT_TOL = 1e-5
 
 
 @dataclass
@@ -179,16 +184,18 @@ class Decomposition:
         return out
 
     def _feasible(self, exact: np.ndarray, limits) -> bool:
+        """Does the plan keep its limits with exact credits? The master keeps them with credits
+        that may overstate the exact ones by up to CUT_TOL, so a limit holds to LIMIT_TOL."""
         for vec, lo, hi in limits:
             v = float(vec @ exact)
-            if v > hi + 1e-9 * max(1.0, abs(hi)) or v < lo - 1e-9 * max(1.0, abs(lo)):
+            if v > hi + LIMIT_TOL * max(1.0, abs(hi)) or v < lo - LIMIT_TOL * max(1.0, abs(lo)):
                 return False
         if self.obj.cfe_target is not None:
             lam = exact[self.m.cols["lam"]]
             load = lam @ self.p.segments.hours
             cfe = exact[self.m.cols["cfe"]]
             need = self.obj.cfe_target * load
-            slack = 1e-9 * max(1.0, float(load.sum()))
+            slack = LIMIT_TOL * max(1.0, float(load.sum()))
             if self.obj.cfe_scope == "overall":
                 return bool(cfe.sum() >= need.sum() - slack)
             return bool((cfe >= need - slack).all())
