@@ -4,6 +4,7 @@ destination and is renamed into place only when complete, so no reader ever sees
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from contextlib import contextmanager
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from siting.outdir import fault_point
 
 
 @contextmanager
@@ -28,6 +31,7 @@ def atomic_path(dest: Path):
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
+    fault_point(f"write:{dest.name}")
 
 
 def write_text(dest: Path, text: str) -> Path:
@@ -58,5 +62,27 @@ def json_default(o):
     raise TypeError(type(o))
 
 
+def strict_json(obj):
+    """``obj`` with every NaN/inf float (also numpy and inside lists/dicts) replaced by None,
+    so ``json.dumps(..., allow_nan=False)`` succeeds and the file parses strictly."""
+    if isinstance(obj, dict):
+        return {k: strict_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [strict_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return strict_json(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def json_text(obj, **kwargs) -> str:
+    """Strict JSON text (NaN/inf written as null)."""
+    return json.dumps(strict_json(obj), default=json_default, allow_nan=False, **kwargs)
+
+
 def write_json(dest: Path, obj) -> Path:
-    return write_text(dest, json.dumps(obj, indent=2, default=json_default) + "\n")
+    """Strict JSON: no NaN/Infinity (written as null)."""
+    return write_text(dest, json_text(obj, indent=2) + "\n")
