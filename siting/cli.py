@@ -6,6 +6,7 @@ User mistakes print one line ``error: ...`` on stderr and exit 2; an infeasible 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Annotated
 
@@ -13,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from siting.errors import SitingError
+from siting.errors import Interrupted, SitingError
 
 app = typer.Typer(help="Decide where to train AI models so they emit the least CO2.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -124,9 +125,12 @@ def data_build_regions(
     from pathlib import Path
 
     from siting.data.build import build_all
+    from siting.outdir import output_folder
 
-    for path in build_all(mirror=mirror, cache=cache, out=Path(out_dir)):
-        out.print(f"wrote {path}")
+    with output_folder(out_dir) as tmp:  # all files or none; the old folder stays until done
+        written = build_all(mirror=mirror, cache=cache, out=tmp)
+    for path in written:
+        out.print(f"wrote {Path(out_dir) / path.name if path.parent == tmp else path}")
 
 
 def _fuels(value: str) -> list[str]:
@@ -177,7 +181,9 @@ def sites_enrich(
     """Add country, grid intensity, renewables nearby by fuel and model defaults to a site list."""
     from siting.data import loaders, sites
     from siting.intensity import yearly_table
+    from siting.outdir import check_not_input
 
+    check_not_input(out_path, [path])  # one file, written atomically by write_sites
     user = sites.read_sites(path)
     kw = {"mirror": mirror, "cache": cache}
     enriched = sites.enrich(user, plants=loaders.load_plants(**kw),
@@ -199,12 +205,16 @@ def optimize(
     time_limit_s: Annotated[float | None, typer.Option(help="solver time limit, s")] = None,
     rel_gap: Annotated[float | None, typer.Option(help="relative MIP gap")] = None,
     formulation: Annotated[str, typer.Option(help="compact or plain")] = "compact",
+    keep_incumbent: Annotated[bool, typer.Option(
+        help="on Ctrl-C during the solve, write the best plan found so far (status interrupted)")
+    ] = False,
 ) -> None:
     """Place workloads on sites with the least CO2; writes assignments.csv, sites.csv, summary.json."""
     from pathlib import Path
 
     from siting.model import ModelOptions, Scenario, load_scenario
     from siting.model import optimize as run_optimize
+    from siting.outdir import output_folder
 
     if formulation not in ("compact", "plain"):
         raise SitingError(f"--formulation must be compact or plain, got {formulation!r}")
@@ -215,7 +225,7 @@ def optimize(
     else:
         if not workloads:
             raise SitingError("give a scenario file, or --workloads (and optionally --sites)")
-        sc = Scenario(name=Path(workloads).stem.replace(" ", "_") or "scenario",
+        sc = Scenario(name=_safe_name(Path(workloads).stem),
                       sites=sites or "default", workloads=str(Path(workloads).resolve()),
                       sites_monthly=str(Path(sites_monthly).resolve()) if sites_monthly else None,
                       periods="monthly" if sites_monthly else "annual", max_sites=max_sites,
@@ -223,17 +233,34 @@ def optimize(
     updates = {k: v for k, v in (("name", solver), ("time_limit_s", time_limit_s),
                                  ("rel_gap", rel_gap)) if v is not None}
     if updates:
+        from pydantic import ValidationError
+
+        from siting.data.validate import pydantic_message
         from siting.model.scenario import SolverOptions
 
         try:
             sc.solver = SolverOptions(**{**sc.solver.model_dump(), **updates})
-        except Exception as exc:
-            raise SitingError(f"solver options: {str(exc).splitlines()[-1].strip()}") from None
+        except ValidationError as exc:
+            raise pydantic_message(exc, "solver options", "--") from None
     if max_sites is not None:
         sc.max_sites = max_sites
-    solution = run_optimize(sc, options=ModelOptions(formulation=formulation))
     target = Path(out_dir or Path("out") / sc.name)
-    solution.write(target)
+    inputs = _scenario_inputs(sc, scenario)
+    try:
+        solution = run_optimize(sc, options=ModelOptions(formulation=formulation))
+    except Interrupted as exc:
+        if keep_incumbent and exc.incumbent is not None and exc.model is not None:
+            from siting.model.solution import build_solution
+
+            best = build_solution(exc.model, exc.incumbent, 0.0)
+            with output_folder(target, inputs=inputs) as tmp:
+                best.write(tmp)
+            exc.args = (f"{exc} (kept the best plan found so far: {target}, status interrupted)",)
+        elif keep_incumbent:
+            exc.args = (f"{exc} (no feasible plan found yet: nothing written)",)
+        raise
+    with output_folder(target, inputs=inputs) as tmp:
+        solution.write(tmp)
     s = solution.summary
     out.print(f"{s['status']}: {s['emissions_t']:,.1f} tCO2e for {s['energy_mwh']:,.0f} MWh "
               f"(bound {s['bound_t'] if s['bound_t'] is None else format(s['bound_t'], ',.1f')}, "
@@ -263,6 +290,7 @@ def report(
 
     from siting.model import load_scenario
     from siting.model import optimize as run_optimize
+    from siting.outdir import output_folder
     from siting.report import build_report, write_report
 
     sc = load_scenario(scenario)
@@ -275,7 +303,8 @@ def report(
         rep = build_report(solution, baseline=baseline, baseline_year=baseline_year,
                            site=baseline_site)
         progress.update(task, description=f"writing {target}")
-        write_report(rep, solution, target)
+        with output_folder(target, inputs=_scenario_inputs(sc, scenario)) as tmp:
+            write_report(rep, solution, tmp)
     t = rep.totals
     out.print(f"{solution.summary['status']}: {t['emissions_t']:,.1f} tCO2e, {t['energy_mwh']:,.0f} MWh, "
               f"{t['renewable_share']:.0%} renewable, {t['sites_open']} site(s) open")
@@ -304,24 +333,31 @@ def evaluate(
 
     import pandas as pd
 
+    from siting.data.validate import finite_number, read_csv
     from siting.model.scenario import (
         SITES_REQUIRED,
         read_workloads_table,
         sites_from_frame,
         workloads_from_frame,
     )
+    from siting.outdir import output_folder
     from siting.report.evaluate import evaluate_sites, write_evaluation
 
+    if horizon_hours is not None:
+        from siting.assumptions import default_assumptions
+
+        horizon_hours = finite_number(horizon_hours, "--horizon-hours", gt=0,
+                                      hi=default_assumptions()["input_max_horizon_hours"])
     if workloads:
         wl = read_workloads_table(Path(workloads))
-    elif gpu_hours is not None and (gpu or gpu_power_w):
+    elif gpu_hours is not None and (gpu or gpu_power_w is not None):
         row = {"workload_id": "workload", "gpu_hours": gpu_hours, "splittable": False}
         row.update({"gpu": gpu} if gpu else {"gpu_power_kw": gpu_power_w / 1000.0})
         wl = workloads_from_frame(pd.DataFrame([row]), "--gpu-hours/--gpu")
     else:
         raise SitingError("give --workloads W.csv, or --gpu-hours with --gpu or --gpu-power-w")
     src = Path(sites)
-    raw = pd.read_csv(src) if src.suffix.lower() == ".csv" and src.is_file() else None
+    raw = read_csv(src, "sites", dtype=str, keep_default_na=False) if src.suffix.lower() == ".csv" else None
     if raw is not None and all(c in raw.columns for c in SITES_REQUIRED):
         table = sites_from_frame(raw, src)
     else:
@@ -336,8 +372,9 @@ def evaluate(
                                         intensity=yearly_table(), year=year)
         table = sites_from_frame(pd.DataFrame(enriched.drop(columns="geometry")), src)
     ev = evaluate_sites(table, wl, horizon_hours=horizon_hours, baseline=baseline)
-    target = Path(out_dir or Path("out") / f"evaluate_{src.stem}")
-    write_evaluation(ev, target, f"siting evaluation: {src.name}")
+    target = Path(out_dir or Path("out") / f"evaluate_{_safe_name(src.stem)}")
+    with output_folder(target, inputs=[src, workloads]) as tmp:
+        write_evaluation(ev, tmp, f"siting evaluation: {src.name}")
     cols = ["rank", "site_id", "country_iso3", "emissions_t", "effective_ci_g_per_kwh",
             "renewable_share", "fits"]
     print_table(ev[cols].head(15).to_dict("records"), f"Candidate sites ({len(ev)}), best first",
@@ -362,14 +399,50 @@ def schema(out_path: Annotated[str | None, typer.Option("--out", help="write to 
         print(text, end="")
 
 
+def _safe_name(stem: str) -> str:
+    """A file stem as a safe folder name (see Scenario.name): other characters become _."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", stem).lstrip(".")[:100] or "scenario"
+
+
+def _scenario_inputs(sc, scenario_file: str | None) -> list:
+    """Every file a scenario reads, so the output folder can never replace one of them."""
+    files = [scenario_file, sc.workloads, sc.sites_monthly,
+             None if sc.sites == "default" else sc.sites]
+    return [f if f is None or f is scenario_file else sc.path(f) for f in files]
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI, turning user errors into one line and an exit code."""
+    """Entry point: run the CLI, turning user errors into one line and an exit code
+    (2 bad input, 3 infeasible, 1 environment, 130 interrupted)."""
+    import warnings
+
+    from pydantic import ValidationError
+
+    from siting.data.validate import pydantic_message
+
+    warnings.showwarning = _warning_line
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="siting", standalone_mode=False)
+    except Interrupted as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.solver_running:  # HiGHS did not reach an interrupt check: do not wait for it
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exc.exit_code)
+        return exc.exit_code
     except SitingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ValidationError as exc:
+        print(f"error: {pydantic_message(exc, 'options')}", file=sys.stderr)
+        return 2
     except typer.TyperException as exc:
         print(f"error: {exc.format_message()}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
@@ -380,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
         return 130
     return result if isinstance(result, int) else 0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from siting.outdir import fault_point
+from siting.faults import fault_point
 
 
 @contextmanager

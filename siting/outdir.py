@@ -24,10 +24,8 @@ What it guarantees:
 * **Errors.** ``OSError`` inside the block or the swap becomes :class:`OutputError` (exit 1)
   naming the path.
 
-Test hook: the environment variable ``SITING_FAULT_AT=<step>`` (steps: ``write:<file name>``
-after each file written by siting.io, ``swap`` just before the swap) makes the process send
-itself ``SITING_FAULT_SIGNAL`` (``SIGTERM`` by default; ``SIGKILL``, ``SIGINT``) or, with
-``SITING_FAULT_SIGNAL=ENOSPC``, raise ``OSError(ENOSPC)`` at that step.
+Test hook: siting.faults (``SITING_FAULT_AT=write:<file>`` or ``swap``) signals or fails the
+process at a chosen write step.
 """
 
 from __future__ import annotations
@@ -44,22 +42,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from siting.errors import OutputError, OutputLockedError, SitingError
+from siting.faults import fault_point
 
 MARKER = ".siting-output"
-FAULT_ENV = "SITING_FAULT_AT"
-FAULT_SIGNAL_ENV = "SITING_FAULT_SIGNAL"
 _DEFER = (signal.SIGINT, signal.SIGTERM)
-
-
-# ------------------------------------------------------------------------------ fault hook
-def fault_point(step: str) -> None:
-    """Test hook: act on ``SITING_FAULT_AT`` when it names ``step`` (see module doc)."""
-    if os.environ.get(FAULT_ENV) != step:
-        return
-    what = os.environ.get(FAULT_SIGNAL_ENV, "SIGTERM").upper()
-    if what == "ENOSPC":
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), step)
-    os.kill(os.getpid(), getattr(signal, what))
 
 
 # ------------------------------------------------------------------------------ paths

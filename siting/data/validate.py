@@ -339,7 +339,7 @@ def pydantic_message(exc, source, prefix: str = "") -> SitingError:
         op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
               "less_than_equal": "<="}[kind]
         bound = next(iter(ctx.values())) if ctx else "?"
-        rule = f"a number {op} {bound}"
+        rule = f"a number {op} {bound:g}" if isinstance(bound, int | float) else f"a number {op} {bound}"
     elif kind == "finite_number":
         rule = "a finite number"
     elif kind == "string_pattern_mismatch" and "pattern" in ctx:

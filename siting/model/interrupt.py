@@ -24,6 +24,7 @@ import highspy
 import numpy as np
 
 from siting.errors import Interrupted
+from siting.faults import fault_point
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 WAIT_SLICE_S = 0.05  # how often the waiting main thread wakes to let Python run signal handlers
@@ -71,6 +72,7 @@ def run_interruptibly(h: highspy.Highs, grace_s: float | None = None) -> None:
     running = False
     try:
         h.startSolve()
+        fault_point("solve")
         done = False
         while not done:
             done, _ = h.wait(WAIT_SLICE_S)

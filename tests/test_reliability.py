@@ -1,0 +1,530 @@
+"""Reliability (issue 13): every bad input gets one clear line, output folders are
+all-or-nothing, Ctrl-C stops a solve. Real files in temp folders; the CLI in-process for the
+corpus of bad inputs, in child processes for signals, locks and races."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from siting.cli import main
+from siting.data.validate import EncodingFallback, read_csv
+from siting.errors import OutputLockedError, SitingError
+from siting.io import write_json, write_text
+from siting.model.scenario import load_scenario, read_monthly_table, read_sites_table, read_workloads_table
+from siting.outdir import MARKER, folder_lock, output_folder
+
+SITING = str(Path(sys.executable).with_name("siting"))
+SITES = ("site_id,lat,lon,capacity_gpus,pue,grid_ci_g_per_kwh,renewable_mwh_per_year\n"
+         "A,60,10,1000,1.1,30,1000\nB,45,-73,1000,1.2,2,0\n")
+WORKLOADS = "workload_id,gpu_hours,splittable,gpu\nW1,1000000,false,H100\n"
+
+
+def cli(capsys, *args) -> tuple[int, str]:
+    """Run the CLI in-process: (exit code, stderr)."""
+    code = main([str(a) for a in args])
+    return code, capsys.readouterr().err
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and "Traceback" not in err
+    return lines[0]
+
+
+def files(tmp_path: Path, sites: str = SITES, workloads: str = WORKLOADS) -> tuple[Path, Path]:
+    s, w = tmp_path / "sites.csv", tmp_path / "w.csv"
+    s.write_text(sites)
+    w.write_text(workloads)
+    return s, w
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+# ------------------------------------------------------------------------ bad-input corpus
+SITES_HEAD = SITES.splitlines()[0]
+BAD_TABLES = [
+    # (sites text, workloads text, expected in the one line)
+    (SITES.replace("A,60,10,1000", "A,60,10,inf"), WORKLOADS,
+     "sites.csv: row 2, field capacity_gpus: expected a finite number >= 0, got 'inf'"),
+    (SITES.replace("1.1,30,1000", "1.1,30,1e400"), WORKLOADS,
+     "sites.csv: row 2, field renewable_mwh_per_year: expected a finite number >= 0, got '1e400'"),
+    (SITES.replace("B,45,-73,1000,1.2", "B,45,-73,1000,NaN"), WORKLOADS,
+     "sites.csv: row 3, field pue: expected a number in [1, 5], got 'NaN'"),
+    (SITES.replace("B,45,-73,1000,1.2", "B,45,-73,1000,0.9"), WORKLOADS,
+     "row 3, field pue: expected a number in [1, 5], got '0.9'"),
+    (SITES.replace("B,45", "B,95"), WORKLOADS, "row 3, field lat: expected a number in [-90, 90], got '95'"),
+    (SITES.replace("B,45", "A,45"), WORKLOADS, "row 3, field site_id: expected a unique id (also on row 2), got 'A'"),
+    (SITES, WORKLOADS.replace("1000000", "inf"), "w.csv: row 2, field gpu_hours: expected a finite number > 0, got 'inf'"),
+    (SITES, WORKLOADS.replace("1000000", "0"), "row 2, field gpu_hours: expected a finite number > 0, got '0'"),
+    (SITES, WORKLOADS.replace("1000000", "1e200"),
+     "row 2, field gpu_hours: expected a number <= 1e+12 (limit input_max_gpu_hours"),
+    (SITES, "workload_id,gpu_hours,splittable,gpu_power_kw\nW1,1000,false,0\n",
+     "row 2, field gpu_power_kw: expected a number in (0, 100], got '0'"),
+    (SITES, "workload_id,gpu_hours,splittable,gpu_power_kw,start_month\nW1,1000,false,0.7,2.5\n",
+     "row 2, field start_month: expected a whole number in [1, 12], got '2.5'"),
+    (SITES, "workload_id,gpu_hours,splittable,gpu_power_kw,start_month,end_month\nW1,1000,false,0.7,5,3\n",
+     "row 2, field end_month: expected a month >= start_month (5), got '3'"),
+    (SITES, WORKLOADS.replace("H100", "H1OO"), "row 2, field gpu:"),
+    # blank lines and a quoted two-line field: the row is the file line of the bad value
+    (SITES_HEAD + "\n\nA,60,10,1000,1.1,30,1000\n\n\"B\nB\",45,-73,1000,1.2,2,-5\n", WORKLOADS,
+     "sites.csv: row 5, field renewable_mwh_per_year: expected a finite number >= 0, got '-5'"),
+    # a header with a newline inside quotes: still one line
+    ('"site_id\nx",lat\nA,1\n', WORKLOADS, "sites.csv: row 1: expected a header line of column names"),
+    ("", WORKLOADS, "sites.csv: empty file"),
+    (SITES_HEAD + "\n", WORKLOADS, "sites.csv: header only, no data rows"),
+    (SITES, "workload_id,gpu_hours,splittable,gpu\nW1," + "9" * 2_000_000 + ",false,H100\n",
+     "w.csv: row 2, field gpu_hours: expected a finite number > 0, got '99999"),  # overflows to inf
+]
+
+
+@pytest.mark.parametrize("sites, workloads, needle", BAD_TABLES)
+def test_bad_tables_one_line_exit_2(tmp_path, capsys, sites, workloads, needle):
+    s, w = files(tmp_path, sites, workloads)
+    code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w, "--out", tmp_path / "o")
+    line = one_line(err)
+    assert code == 2, line
+    assert needle in line
+    assert len(line) < 400  # values are echoed truncated (60 characters)
+    assert not (tmp_path / "o").exists()
+
+
+def test_numeric_echo_is_truncated(tmp_path, capsys):
+    s, w = files(tmp_path, workloads="workload_id,gpu_hours,splittable,gpu\nW1,x" + "y" * 2_000_000 + ",false,H100\n")
+    code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w, "--out", tmp_path / "o")
+    line = one_line(err)
+    assert code == 2 and line.endswith("...")
+    assert len(line.split(", got ", 1)[1]) == 60  # not the 2 MB cell
+
+
+def test_monthly_fractional_month_and_unknown_site(tmp_path, capsys):
+    s, w = files(tmp_path)
+    monthly = tmp_path / "m.csv"
+    rows = [f"{site},{m},10,100" for site in "AB" for m in range(1, 13)]
+    monthly.write_text("site_id,month,renewable_mwh,grid_ci_g_per_kwh\n" + "\n".join(rows) + "\n")
+    text = monthly.read_text()
+    monthly.write_text(text.replace("A,3,10,100", "A,2.5,10,100"))
+    code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w, "--sites-monthly", monthly,
+                    "--out", tmp_path / "o")
+    assert code == 2 and "m.csv: row 4, field month: expected a whole number in [1, 12], got '2.5'" in one_line(err)
+    monthly.write_text(text.replace("B,7,10,100", "BB,7,10,100"))
+    code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w, "--sites-monthly", monthly,
+                    "--out", tmp_path / "o")
+    line = one_line(err)
+    assert code == 2 and "row 20, field site_id: expected a site_id of the sites table, got 'BB'" in line
+    assert "did you mean B" in line
+
+
+@pytest.mark.parametrize("yaml_text, needle", [
+    ("name: ..\nworkloads: w.csv\n", "field name: expected text matching"),
+    ("name: ../x\nworkloads: w.csv\n", "field name"),
+    ("name: /etc\nworkloads: w.csv\n", "field name"),
+    ("name: x\nworkloads: w.csv\nhorizon_hours: .inf\n", "field horizon_hours: expected a finite number, got inf"),
+    ("name: x\nworkloads: w.csv\nhorizon_hours: 1e300\n", "field horizon_hours: expected a number <= 1e+06"),
+    ("name: x\nworkloads: w.csv\nsolver: {rel_gap: 2}\n", "field solver.rel_gap: expected a number < 1, got 2"),
+    ("name: x\nworkloads: w.csv\nsolver: {time_limit_s: -1}\n", "field solver.time_limit_s: expected a number > 0, got -1"),
+    ("name: x\nworkloads: w.csv\nmax_sites: 0\n", "field max_sites: expected a number >= 1, got 0"),
+    ("name: x\nworkloads: w.csv\nperiods: weekly\n", "field periods: expected one of 'annual' or 'monthly', got 'weekly'"),
+    ("a: &a [1, 1, 1, 1]\nb: &b [*a, *a, *a, *a]\nc: [*b, *b, *b, *b]\n", "line 2: expected no YAML aliases"),
+    ("name: [unclosed\n", "not valid YAML"),
+    ("- a\n- b\n", "expected a mapping of scenario fields"),
+    ("", "empty file"),
+])
+def test_bad_scenarios_one_line(tmp_path, capsys, yaml_text, needle):
+    files(tmp_path)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml_text)
+    code, err = cli(capsys, "optimize", path, "--out", tmp_path / "o")
+    line = one_line(err)
+    assert code == 2 and needle in line, line
+    assert "https://" not in line  # pydantic errors are field, rule and value, not a URL
+
+
+def test_cli_solver_options_name_field_rule_value(tmp_path, capsys):
+    s, w = files(tmp_path)
+    code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w, "--rel-gap", "2")
+    line = one_line(err)
+    assert code == 2 and line == "error: solver options: field --rel_gap: expected a number < 1, got 2.0"
+
+
+def test_alias_bomb_refused_cheaply(tmp_path):
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(levels) + "\n")
+    with pytest.raises(SitingError, match="line 2: expected no YAML aliases"):
+        load_scenario(path)  # 10^9 nodes if expanded: refused at the first alias
+
+
+def test_encoding_fallback_named_and_undecodable_refused(tmp_path, capsys):
+    s, w = files(tmp_path)
+    (tmp_path / "s.yaml").write_bytes(b"name: caf\xe9\nworkloads: w.csv\nsites: sites.csv\n")
+    code, err = cli(capsys, "optimize", tmp_path / "s.yaml", "--out", tmp_path / "o")
+    # cp1252 decoded "café", which is then not a safe folder name: the warning names the fallback
+    assert "warning: " in err and "read as cp1252" in err
+    assert code == 2 and "field name" in err
+    (tmp_path / "s.yaml").write_bytes(b"name: x\x81\nworkloads: w.csv\n")
+    code, err = cli(capsys, "optimize", tmp_path / "s.yaml", "--out", tmp_path / "o")
+    assert code == 2 and "line 1: expected UTF-8 (or cp1252) text, got byte 0x81 at offset 7" in one_line(err)
+    w.write_bytes(b"workload_id,gpu_hours,splittable,gpu\n\xff\xfeW1\x00,1,false,H100\n")
+    code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w)
+    assert code == 2 and "contains NUL bytes" in one_line(err)
+    # cp1252 fallback that succeeds: a workload id with an e-acute
+    w.write_bytes(b"workload_id,gpu_hours,splittable,gpu\ncaf\xe9,1000,false,H100\n")
+    assert read_workloads_table(w)["workload_id"].tolist() == ["caf\u00e9"]
+
+
+def test_evaluate_bad_inputs(tmp_path, capsys):
+    s, w = files(tmp_path)
+    code, err = cli(capsys, "evaluate", "--sites", s, "--workloads", w, "--horizon-hours", "-1",
+                    "--out", tmp_path / "o")
+    assert code == 2 and "field --horizon-hours: expected a number in (0, 1e+06], got -1.0" in one_line(err)
+    s.write_text("")
+    code, err = cli(capsys, "evaluate", "--sites", s, "--workloads", w, "--out", tmp_path / "o")
+    assert code == 2 and "sites.csv: empty file" in one_line(err)
+    s.write_text(SITES_HEAD + "\n")
+    code, err = cli(capsys, "evaluate", "--sites", s, "--workloads", w, "--out", tmp_path / "o")
+    assert code == 2 and "header only" in one_line(err)
+    s.write_text(SITES)
+    code, err = cli(capsys, "evaluate", "--sites", s, "--gpu-hours", "inf", "--gpu", "H100",
+                    "--out", tmp_path / "o")
+    assert code == 2 and "field gpu_hours: expected a finite number > 0, got inf" in one_line(err)
+    code, err = cli(capsys, "evaluate", "--sites", s, "--gpu-hours", "10", "--gpu-power-w", "0",
+                    "--out", tmp_path / "o")
+    assert code == 2 and "field gpu_power_kw: expected a number in (0, 100], got 0.0" in one_line(err)
+    assert not (tmp_path / "o").exists()
+
+
+def test_output_never_replaces_inputs(tmp_path, capsys):
+    s, w = files(tmp_path)
+    code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w, "--out", tmp_path)
+    assert code == 2 and "would overwrite the input" in one_line(err)
+    code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w, "--out", tmp_path / "x" / "..")
+    assert code == 2 and "would overwrite the input" in one_line(err)
+    assert s.read_text() == SITES and w.read_text() == WORKLOADS
+    # a folder of someone else's files is never replaced, even without inputs in it
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "thesis.tex").write_text("precious")
+    code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w, "--out", other)
+    assert code == 2 and "files siting did not write" in one_line(err)
+    assert listing(other) == ["thesis.tex"]
+
+
+def test_summary_json_strict_at_zero_intensity_baseline(tmp_path, capsys):
+    sites = SITES.replace("B,45,-73,1000,1.2,2,0", "B,45,-73,1000,1.2,0,0")
+    s, w = files(tmp_path, sites)
+    (tmp_path / "s.yaml").write_text("name: zero\nsites: sites.csv\nworkloads: w.csv\n")
+    code, err = cli(capsys, "report", tmp_path / "s.yaml", "--baseline-site", "B", "--out", tmp_path / "o")
+    assert code == 0, err
+
+    def strict(text):
+        return json.loads(text, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
+
+    summary = strict((tmp_path / "o" / "summary.json").read_text())
+    assert summary  # parsed without NaN/Infinity
+    write_json(tmp_path / "n.json", {"a": float("nan"), "b": [np.float64("inf"), 1.5]})
+    assert strict((tmp_path / "n.json").read_text()) == {"a": None, "b": [None, 1.5]}
+
+
+# ------------------------------------------------------------------------ property test
+NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                    st.integers(min_value=-10**30, max_value=10**30).map(str),
+                    st.sampled_from(["1e400", "-1e400", "nan", "inf", "-0", "1_000", "0x10", "",
+                                     " 5 ", "1e-400", "١٢", "1,5", "NaN", "+inf", "1e200"]),
+                    st.text(max_size=8))
+
+
+def _readers(tmp_path: Path):
+    ids = pd.Series(["A", "B"])
+    return [("sites.csv", read_sites_table), ("w.csv", read_workloads_table),
+            ("m.csv", lambda p: read_monthly_table(p, ids)), ("s.yaml", load_scenario),
+            ("any.csv", read_csv)]
+
+
+def _outcome(reader, path):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EncodingFallback)
+            reader(path)
+    except SitingError as exc:
+        message = str(exc)
+        assert "\n" not in message and "\r" not in message, message
+        assert len(message) < 600, message
+        assert message.startswith(str(path)) or message.startswith(path.name), message
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400))
+def test_random_bytes_never_traceback(tmp_path, data):
+    for name, reader in _readers(tmp_path):
+        path = tmp_path / name
+        path.write_bytes(data)
+        _outcome(reader, path)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(NUMBERS, min_size=12, max_size=12))
+def test_random_numbers_never_traceback(tmp_path, cells):
+    def q(c):  # CSV-quote every cell, so any text is one cell
+        return '"' + c.replace('"', '""') + '"'
+
+    sites = tmp_path / "sites.csv"
+    sites.write_text(SITES_HEAD + "\n" + ",".join(["A"] + [q(c) for c in cells[:6]]) + "\n", encoding="utf-8")
+    _outcome(read_sites_table, sites)
+    work = tmp_path / "w.csv"
+    work.write_text("workload_id,gpu_hours,splittable,gpu_power_kw,overhead_share,start_month,end_month\n"
+                    + ",".join(["W"] + [q(cells[6]), "true"] + [q(c) for c in cells[7:11]]) + "\n", encoding="utf-8")
+    _outcome(read_workloads_table, work)
+    scen = tmp_path / "s.yaml"
+    scen.write_text(f"name: x\nworkloads: w.csv\nhorizon_hours: {cells[11] or 1}\nmax_sites: {cells[0] or 1}\n",
+                    encoding="utf-8")
+    _outcome(load_scenario, scen)
+
+
+# ------------------------------------------------------------------------ output folders
+def test_output_folder_swaps_whole_folder(tmp_path):
+    out = tmp_path / "o"
+    with output_folder(out) as tmp:
+        write_text(tmp / "a.txt", "old")
+        write_text(tmp / "b.txt", "old")
+    with output_folder(out) as tmp:
+        assert tmp.parent == out.parent and tmp != out
+        write_text(tmp / "a.txt", "new")
+        assert (out / "a.txt").read_text() == "old"  # untouched until the swap
+    assert listing(out) == [MARKER, "a.txt"]  # b.txt of the old run is gone: no mixing
+    assert (out / "a.txt").read_text() == "new"
+    assert listing(tmp_path) == ["o"]  # no temp folder, no lock left
+
+
+def test_failure_in_block_keeps_old_folder(tmp_path):
+    out = tmp_path / "o"
+    with output_folder(out) as tmp:
+        write_text(tmp / "a.txt", "old")
+    with pytest.raises(RuntimeError), output_folder(out) as tmp:
+        write_text(tmp / "a.txt", "new")
+        raise RuntimeError("last file failed")
+    assert (out / "a.txt").read_text() == "old"
+    assert listing(tmp_path) == ["o"]
+
+
+def test_disk_full_simulated_keeps_old_folder_exit_1(tmp_path, capsys, monkeypatch):
+    s, w = files(tmp_path)
+    out = tmp_path / "o"
+    code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w, "--out", out)
+    assert code == 0, err
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setenv("SITING_FAULT_AT", "write:site_periods.csv")
+    monkeypatch.setenv("SITING_FAULT_SIGNAL", "ENOSPC")
+    code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w,
+                    "--max-sites", "1", "--out", out)
+    line = one_line(err)
+    assert code == 1 and "No space left on device" in line and "previous output is unchanged" in line
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert listing(tmp_path) == ["o", "sites.csv", "w.csv"]
+
+
+def _tmpfs(tmp_path: Path) -> Path | None:
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
+                         capture_output=True)
+    return mnt if res.returncode == 0 else None
+
+
+def test_disk_full_real_tmpfs_or_permission(tmp_path, capsys):
+    """A real full disk (a 256 kB tmpfs) when this machine lets us mount one; otherwise a
+    read-only parent folder (EACCES): either way exit 1, one line, the old folder intact."""
+    s, w = files(tmp_path)
+    mnt = _tmpfs(tmp_path)
+    try:
+        if mnt is not None:
+            out = mnt / "o"
+            code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w, "--out", out)
+            assert code == 0, err
+            before = {p.name: p.read_bytes() for p in out.iterdir()}
+            fd = os.open(mnt / "filler", os.O_WRONLY | os.O_CREAT)  # fill the disk, free 16 kB
+            try:
+                while True:
+                    os.write(fd, b"x" * 4096)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+            os.ftruncate(fd, max(0, os.lseek(fd, 0, os.SEEK_CUR) - 16 * 1024))
+            os.close(fd)
+            (tmp_path / "report.yaml").write_text("name: r\nsites: sites.csv\nworkloads: w.csv\n")
+            code, err = cli(capsys, "report", tmp_path / "report.yaml", "--out", out)
+            line = one_line(err)
+            assert code == 1 and "No space left on device" in line, line
+            assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+            assert sorted(p.name for p in mnt.iterdir()) == ["filler", "o"]
+        else:
+            if os.geteuid() == 0:
+                pytest.skip("cannot mount a tmpfs and root ignores permissions: ENOSPC is "
+                            "covered by the simulated test")
+            ro = tmp_path / "ro"
+            ro.mkdir()
+            out = ro / "o"
+            ro.chmod(0o555)
+            try:
+                code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w, "--out", out)
+            finally:
+                ro.chmod(0o755)
+            assert code == 1 and "Permission denied" in one_line(err)
+    finally:
+        if mnt is not None:
+            subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_lock_held_by_live_process_and_stale_lock_taken_over(tmp_path):
+    out = tmp_path / "o"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from siting.outdir import folder_lock\n"
+        f"with folder_lock(Path({str(out)!r})):\n"
+        "    print('locked', flush=True); time.sleep(30)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(OutputLockedError, match=rf"another siting run \(pid {holder.pid}\)"):
+            with output_folder(out):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder died without cleaning up: its lock file (dead pid) is stale and taken over
+    lock = tmp_path / ".o.lock"
+    assert lock.read_text().strip() == str(holder.pid)
+    with output_folder(out) as tmp:
+        write_text(tmp / "a.txt", "ok")
+    assert listing(tmp_path) == ["o"]
+
+
+def test_two_processes_racing_into_one_out(tmp_path):
+    s, w = files(tmp_path)
+    w2 = tmp_path / "w2.csv"
+    w2.write_text(WORKLOADS.replace("W1,1000000", "W2,2000000"))
+    out = tmp_path / "o"
+    env = {**os.environ, "SITING_FAULT_AT": "swap", "SITING_FAULT_SIGNAL": "SIGSTOP"}
+    first = subprocess.Popen([SITING, "optimize", "--sites", s, "--workloads", w, "--out", out],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_stopped(first.pid)  # holds the lock, stopped just before its swap
+        second = subprocess.run([SITING, "optimize", "--sites", s, "--workloads", w2, "--out", out],
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2
+        assert one_line(second.stderr) == (f"error: {out}: another siting run (pid {first.pid}) is "
+                                           "writing this folder; wait for it to finish or choose another --out")
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    assert first.wait(timeout=120) == 0
+    assert pd.read_csv(out / "assignments.csv")["workload_id"].tolist() == ["W1"]
+    assert listing(tmp_path) == ["o", "sites.csv", "w.csv", "w2.csv"]
+
+
+def _wait_stopped(pid: int, timeout_s: float = 120) -> None:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        if state == "T":
+            return
+        time.sleep(0.05)
+    raise AssertionError("child never reached the fault point")
+
+
+@pytest.mark.parametrize("step, sig, code", [
+    ("write:site_periods.csv", "SIGTERM", 130),
+    ("write:assignments.csv", "SIGINT", 130),
+    ("swap", "SIGTERM", 130),
+    ("write:summary.json", "SIGKILL", -9),
+])
+def test_signal_at_write_step_leaves_old_or_new(tmp_path, step, sig, code):
+    s, w = files(tmp_path)
+    out = tmp_path / "o"
+    first = subprocess.run([SITING, "optimize", "--sites", s, "--workloads", w, "--out", out],
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    w.write_text(WORKLOADS.replace("W1,", "W9,"))
+    killed = subprocess.run([SITING, "optimize", "--sites", s, "--workloads", w, "--out", out],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "SITING_FAULT_AT": step, "SITING_FAULT_SIGNAL": sig})
+    assert killed.returncode == code, killed.stderr
+    assert "Traceback" not in killed.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old folder, whole
+    if sig != "SIGKILL":
+        assert one_line(killed.stderr) == "error: interrupted"
+        assert listing(tmp_path) == ["o", "sites.csv", "w.csv"]  # no temp folder, no lock
+    else:  # nothing can clean up after SIGKILL: the next run does
+        assert any(n.startswith(".o.tmp-") for n in listing(tmp_path))
+        again = subprocess.run([SITING, "optimize", "--sites", s, "--workloads", w, "--out", out],
+                               capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stderr
+        assert listing(tmp_path) == ["o", "sites.csv", "w.csv"]
+        assert pd.read_csv(out / "assignments.csv")["workload_id"].tolist() == ["W9"]
+
+
+def test_sites_enrich_refuses_to_write_over_its_input(tmp_path, capsys):
+    s, _ = files(tmp_path)
+    code, err = cli(capsys, "sites", "enrich", s, "--out", s)
+    assert code == 2 and "would overwrite the input" in one_line(err)
+    assert s.read_text() == SITES
+
+
+# ------------------------------------------------------------------------ interrupted solves
+def _hard_instance(tmp_path: Path) -> tuple[Path, Path, Path]:
+    from siting.model.testing import random_problem
+
+    p = random_problem(300, 60, 12, seed=2)
+    sites = tmp_path / "sites.csv"
+    p.sites.drop(columns=["capacity_mw"]).to_csv(sites, index=False)
+    work = tmp_path / "w.csv"
+    p.workloads.drop(columns=["gpu", "energy_mwh"]).to_csv(work, index=False)
+    monthly = tmp_path / "m.csv"
+    m = pd.DataFrame({"site_id": np.repeat(p.sites["site_id"], 12), "month": np.tile(np.arange(1, 13), 300),
+                      "renewable_mwh": p.renewable_mwh.ravel(), "grid_ci_g_per_kwh": p.grid_ci.ravel()})
+    m.to_csv(monthly, index=False)
+    return sites, work, monthly
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_sigint_during_solve_stops_exit_130(tmp_path, keep):
+    sites, work, monthly = _hard_instance(tmp_path)
+    out = tmp_path / "o"
+    args = [SITING, "optimize", "--sites", sites, "--workloads", work, "--sites-monthly", monthly,
+            "--formulation", "plain", "--rel-gap", "0", "--time-limit-s", "300", "--out", out]
+    env = {**os.environ, "SITING_FAULT_AT": "solve", "SITING_FAULT_SIGNAL": "SIGSTOP"}
+    child = subprocess.Popen(args + (["--keep-incumbent"] if keep else []), env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_stopped(child.pid)  # the HiGHS solve has started
+    os.kill(child.pid, signal.SIGCONT)
+    time.sleep(3.0 if keep else 1.0)  # well into the solve (it takes tens of seconds)
+    t0 = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    stopped_s = time.monotonic() - t0
+    print(f"SIGINT to exit: {stopped_s:.2f} s")
+    assert child.returncode == 130, err
+    assert stopped_s < 5.0  # 1 s grace + process exit; without the fix: the 300 s limit
+    line = one_line(err)
+    assert line.startswith("error: interrupted (SIGINT) during the solve")
+    if keep and "kept the best plan" in line:
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["status"] == "interrupted"
+        assert pd.read_csv(out / "assignments.csv")["share"].between(0, 1 + 1e-6).all()
+    else:
+        assert not out.exists()
+    assert listing(tmp_path) == ["m.csv", "sites.csv", "w.csv"] + (["o"] if out.exists() else [])
