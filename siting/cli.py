@@ -455,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    if result == 130:  # typer turns a KeyboardInterrupt into exit code 130, silently
+        print("error: interrupted", file=sys.stderr)
     return result if isinstance(result, int) else 0
 
 
