@@ -253,9 +253,11 @@ NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
 
 def _readers(tmp_path: Path):
     ids = pd.Series(["A", "B"])
+    from siting.data.sites import read_sites
+
     return [("sites.csv", read_sites_table), ("w.csv", read_workloads_table),
             ("m.csv", lambda p: read_monthly_table(p, ids)), ("s.yaml", load_scenario),
-            ("any.csv", read_csv)]
+            ("any.csv", read_csv), ("user.csv", read_sites), ("user.geojson", read_sites)]
 
 
 def _outcome(reader, path):
