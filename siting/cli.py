@@ -417,21 +417,26 @@ def _warning_line(message, category, filename, lineno, file=None, line=None) -> 
     print(f"warning: {message}", file=sys.stderr)
 
 
-def _terminate_as_interrupt() -> None:
-    """SIGTERM behaves like Ctrl-C (KeyboardInterrupt), so temporary files are cleaned up."""
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning user errors into one line and an exit code
+    (2 bad input, 3 infeasible, 1 environment, 130 interrupted). SIGTERM behaves like Ctrl-C
+    (KeyboardInterrupt) meanwhile, so temporary files are cleaned up."""
     import signal
     import threading
 
     def handler(signum, frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI, turning user errors into one line and an exit code
-    (2 bad input, 3 infeasible, 1 environment, 130 interrupted)."""
+def _main(argv: list[str] | None) -> int:
     import warnings
 
     from pydantic import ValidationError
@@ -439,7 +444,6 @@ def main(argv: list[str] | None = None) -> int:
     from siting.data.validate import pydantic_message
 
     warnings.showwarning = _warning_line
-    _terminate_as_interrupt()
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="siting", standalone_mode=False)
