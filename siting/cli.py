@@ -70,7 +70,9 @@ def footprint(
         results = [compute(gpu_hours, ci_g_per_kwh=ci_g_per_kwh, **common)]
     if as_json:
         payload = [r.to_dict() for r in results]
-        print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
+        from siting.io import json_text
+
+        print(json_text(payload[0] if len(payload) == 1 else payload, indent=2))
         return
     first = results[0]
     out.print(f"{first.gpu_hours:,.0f} GPU-hours on {first.gpu or 'a GPU'} at "

@@ -234,12 +234,3 @@ def output_folder(out_dir: str | os.PathLike, *, inputs: Iterable[str | os.PathL
                 raise _output_error(exc, tmp, dest) from None
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def atomic_output_file(dest: str | os.PathLike, inputs: Iterable[str | os.PathLike | None] = ()
-                       ) -> Path:
-    """For single-file outputs (``sites enrich``): ``dest`` checked against ``inputs``; the file
-    itself is written atomically by siting.io."""
-    path = Path(dest)
-    check_not_input(path, inputs)
-    return path

@@ -321,16 +321,35 @@ def check_geoframe(gdf: gpd.GeoDataFrame, source: str | Path, crs: str = WGS84) 
 
 
 # ------------------------------------------------------------------------------ pydantic
-def pydantic_message(exc, source, prefix: str = "") -> SitingError:
-    """The first error of a pydantic ``ValidationError`` as field, rule and value (no URL)."""
-    err = exc.errors(include_url=False)[0]
+def _known_fields(model, loc: Sequence) -> list[str]:
+    """Field names of the (nested) pydantic model that ``loc`` points into."""
+    from pydantic import BaseModel
+
+    for part in loc[:-1]:
+        info = getattr(model, "model_fields", {}).get(part)
+        annotation = getattr(info, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return [k for k in getattr(model, "model_fields", {}) if k != "base_dir"]
+
+
+def pydantic_message(exc, source, prefix: str = "", model=None) -> SitingError:
+    """The first error of a pydantic ``ValidationError`` as field, rule and value (no URL);
+    an unknown field (often a misspelt required one) comes first, with suggestions from
+    ``model``'s fields."""
+    errors = exc.errors(include_url=False)
+    err = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
     loc = ".".join(str(x) for x in err.get("loc", ()) if x != "__root__")
     field = (prefix + loc) if loc else (prefix.rstrip(".") or None)
     msg = err.get("msg", "a valid value")
     ctx = err.get("ctx") or {}
     kind = err.get("type", "")
     if kind == "extra_forbidden":
-        rule = "a known field (not this one)"
+        known = _known_fields(model, err.get("loc", ())) if model is not None else []
+        name = str(err.get("loc", ("",))[-1])
+        hint = suggest(name, known).removeprefix("; ")
+        rule = f"a known field ({hint or 'see siting schema'})"
     elif kind == "missing":
         rule = "a value (the field is required)"
     elif kind == "literal_error" and "expected" in ctx:

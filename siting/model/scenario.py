@@ -138,7 +138,7 @@ def load_scenario(path: str | Path, assumptions: Assumptions | None = None) -> S
     try:
         sc = Scenario(**raw, base_dir=p.resolve().parent)
     except ValidationError as exc:
-        raise pydantic_message(exc, p) from None
+        raise pydantic_message(exc, p, model=Scenario) from None
     check_scenario_numbers(sc, p, a)
     return sc
 
