@@ -355,7 +355,9 @@ def evaluate(
     elif gpu_hours is not None and (gpu or gpu_power_w is not None):
         row = {"workload_id": "workload", "gpu_hours": gpu_hours, "splittable": False}
         row.update({"gpu": gpu} if gpu else {"gpu_power_kw": gpu_power_w / 1000.0})
-        wl = workloads_from_frame(pd.DataFrame([row]), "--gpu-hours/--gpu")
+        from siting.data.validate import options_frame
+
+        wl = workloads_from_frame(options_frame([row]), "--gpu-hours/--gpu")
     else:
         raise SitingError("give --workloads W.csv, or --gpu-hours with --gpu or --gpu-power-w")
     src = Path(sites)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-import math
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -59,23 +58,25 @@ def show(value, limit: int = SHOW_CHARS) -> str:
     (``repr``, so newlines show as ``\\n``), numbers plain."""
     if isinstance(value, np.generic):
         value = value.item()
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, str) and not value.strip()):
         return "an empty value"
     text = repr(value) if isinstance(value, str) else str(value)
     text = text.replace("\n", "\\n").replace("\r", "\\r")
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def where(source, row: int | None = None, field: str | None = None) -> str:
+    """``<file>: row <n>, field <f>`` (the parts that are known)."""
+    parts = [f"row {row}"] if row is not None else []
+    if field is not None:
+        parts.append(f"field {show(str(field), 40).strip(chr(39))}")
+    return f"{source}: {', '.join(parts)}" if parts else str(source)
+
+
 def problem(source, row: int | None, field: str | None, rule: str, value=...) -> SitingError:
     """The one message format: ``<file>: row <n>, field <f>: expected <rule>, got <value>``."""
-    where = [str(source)]
-    if row is not None:
-        where.append(f"row {row}")
-    if field is not None:
-        where.append(f"field {show(str(field), 40).strip(chr(39))}")
     got = "" if value is ... else f", got {show(value)}"
-    return SitingError(f"{where[0]}: {', '.join(where[1:])}{': ' if len(where) > 1 else ''}"
-                       f"expected {rule}{got}")
+    return SitingError(f"{where(source, row, field)}: expected {rule}{got}")
 
 
 # ------------------------------------------------------------------------------ files
@@ -170,9 +171,19 @@ def read_csv(path: str | Path, what: str = "", *, allow_empty: bool = False, **k
     return df
 
 
-def file_line(df: pd.DataFrame, pos: int) -> int:
-    """File line number of the row at position ``pos`` of ``df`` (see :func:`read_csv`)."""
+def options_frame(records: list[dict]) -> pd.DataFrame:
+    """A table built from command-line options: its errors name no row."""
+    df = pd.DataFrame(records)
+    df.attrs[LINES_ATTR] = False
+    return df
+
+
+def file_line(df: pd.DataFrame, pos: int) -> int | None:
+    """File line number of the row at position ``pos`` of ``df`` (see :func:`read_csv`);
+    None for a frame from :func:`options_frame`."""
     lines = df.attrs.get(LINES_ATTR)
+    if lines is False:
+        return None
     if lines is not None:
         label = df.index[pos]
         if isinstance(label, int | np.integer) and 0 <= label < len(lines.lines):

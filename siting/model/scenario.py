@@ -31,6 +31,7 @@ from siting.data.validate import (
     read_csv,
     read_text,
     require_columns,
+    where,
 )
 from siting.errors import SitingError
 from siting.paths import RESOURCES_DIR, regions_file
@@ -247,7 +248,7 @@ def workloads_from_frame(df: pd.DataFrame, path: str | Path = "workloads",
                 catalogue[name] = gpu_power_w(name) / 1000.0
             except SitingError as exc:
                 row = first_bad_row((names == name).fillna(False))
-                raise SitingError(f"{path}: row {file_line(df, row)}, field gpu: {exc}") from None
+                raise SitingError(f"{where(path, file_line(df, row), 'gpu')}: {exc}") from None
         power = power.fillna(names.map(catalogue).astype(float))
         out["gpu"] = names.map(lambda n: resolve_gpu(n) if n in catalogue else n).fillna("")
     else:
