@@ -2,7 +2,8 @@
 
 ``SITING_FAULT_AT=<step>`` names a step; when the program reaches it, :func:`fault_point`
 acts according to ``SITING_FAULT_SIGNAL``: a signal name (``SIGTERM``, the default, ``SIGINT``,
-``SIGKILL``, ``SIGSTOP``) is sent to the process itself; ``ENOSPC`` raises ``OSError(ENOSPC)``.
+``SIGKILL``, ``SIGSTOP``) is sent to the process itself; an errno name (``ENOSPC``,
+``EACCES``) raises that ``OSError``.
 
 Steps: ``write:<file name>`` after siting.io wrote a file, ``swap`` just before an output
 folder is swapped in (siting.outdir), ``solve`` once a HiGHS solve is running
@@ -19,11 +20,14 @@ FAULT_ENV = "SITING_FAULT_AT"
 FAULT_SIGNAL_ENV = "SITING_FAULT_SIGNAL"
 
 
-def fault_point(step: str) -> None:
-    """Act on ``SITING_FAULT_AT`` when it names ``step`` (see the module doc)."""
+def fault_point(step: str, path: str | os.PathLike | None = None) -> None:
+    """Act on ``SITING_FAULT_AT`` when it names ``step`` (see the module doc); an injected
+    ``OSError`` names ``path`` (the file being written), as the real one would."""
     if os.environ.get(FAULT_ENV) != step:
         return
     what = os.environ.get(FAULT_SIGNAL_ENV, "SIGTERM").upper()
-    if what == "ENOSPC":
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), step)
-    os.kill(os.getpid(), getattr(signal, what))
+    if what.startswith("SIG"):
+        os.kill(os.getpid(), getattr(signal, what))
+    else:  # an errno name: ENOSPC, EACCES, EIO, ...
+        code = getattr(errno, what)
+        raise OSError(code, os.strerror(code), str(path) if path is not None else step)

@@ -28,10 +28,10 @@ def atomic_path(dest: Path):
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
+        fault_point(f"write:{dest.name}", dest)
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
-    fault_point(f"write:{dest.name}")
 
 
 def write_text(dest: Path, text: str) -> Path:

@@ -326,18 +326,22 @@ def test_failure_in_block_keeps_old_folder(tmp_path):
     assert listing(tmp_path) == ["o"]
 
 
-def test_disk_full_simulated_keeps_old_folder_exit_1(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("errno_name, text", [("ENOSPC", "No space left on device"),
+                                               ("EACCES", "Permission denied")])
+def test_disk_full_or_no_permission_simulated_keeps_old_folder_exit_1(tmp_path, capsys, monkeypatch,
+                                                                      errno_name, text):
     s, w = files(tmp_path)
     out = tmp_path / "o"
     code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w, "--out", out)
     assert code == 0, err
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     monkeypatch.setenv("SITING_FAULT_AT", "write:site_periods.csv")
-    monkeypatch.setenv("SITING_FAULT_SIGNAL", "ENOSPC")
+    monkeypatch.setenv("SITING_FAULT_SIGNAL", errno_name)
     code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w,
                     "--max-sites", "1", "--out", out)
     line = one_line(err)
-    assert code == 1 and "No space left on device" in line and "previous output is unchanged" in line
+    assert code == 1
+    assert line == f"error: {out / 'site_periods.csv'}: {text}; the previous output is unchanged"
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert listing(tmp_path) == ["o", "sites.csv", "w.csv"]
 
@@ -584,3 +588,28 @@ def test_run_interruptibly_raises_and_keeps_a_feasible_incumbent():
     else:
         h.cancelSolve()
         h.wait()  # let the abandoned solve end before the test process moves on
+
+
+def test_two_processes_started_together_never_mix(tmp_path):
+    """No hook: both start at once. Either the lock stops one (exit 2, naming the holder) or
+    they ran one after the other; the folder is always one run's complete output."""
+    s, w = files(tmp_path)
+    w2 = tmp_path / "w2.csv"
+    w2.write_text(WORKLOADS.replace("W1,1000000", "W2,2000000"))
+    out = tmp_path / "o"
+    procs = [subprocess.Popen([SITING, "optimize", "--sites", s, "--workloads", x, "--out", out],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for x in (w, w2)]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes in ([0, 0], [0, 2]), results
+    for code, err in results:
+        if code == 2:
+            assert "another siting run (pid " in one_line(err)
+    ids = pd.read_csv(out / "assignments.csv")["workload_id"].tolist()
+    summary = json.loads((out / "summary.json").read_text())
+    periods = pd.read_csv(out / "site_periods.csv")
+    assert ids in (["W1"], ["W2"])
+    energy = {"W1": 1e6, "W2": 2e6}[ids[0]] * 0.7 / 1000  # H100 at 700 W, MWh of IT energy
+    assert summary["energy_mwh"] == pytest.approx(periods["energy_mwh"].sum())
+    assert summary["energy_mwh"] >= energy  # facility energy = IT energy x PUE of that run
+    assert listing(tmp_path) == ["o", "sites.csv", "w.csv", "w2.csv"]
