@@ -247,22 +247,25 @@ def optimize(
     if max_sites is not None:
         sc.max_sites = max_sites
     target = Path(out_dir or Path("out") / sc.name)
-    inputs = _scenario_inputs(sc, scenario)
-    try:
-        solution = run_optimize(sc, options=ModelOptions(formulation=formulation))
-    except Interrupted as exc:
-        if keep_incumbent and exc.incumbent is not None and exc.model is not None:
+    interrupted = None
+    # the folder is locked for the whole run; the old output stays until the new one is whole
+    with output_folder(target, inputs=_scenario_inputs(sc, scenario)) as tmp:
+        try:
+            solution = run_optimize(sc, options=ModelOptions(formulation=formulation))
+        except Interrupted as exc:
+            if not (keep_incumbent and exc.incumbent is not None and exc.model is not None):
+                if keep_incumbent:
+                    exc.args = (f"{exc} (no feasible plan found yet: nothing written)",)
+                raise
             from siting.model.solution import build_solution
 
-            best = build_solution(exc.model, exc.incumbent, 0.0)
-            with output_folder(target, inputs=inputs) as tmp:
-                best.write(tmp)
+            build_solution(exc.model, exc.incumbent, 0.0).write(tmp)
             exc.args = (f"{exc} (kept the best plan found so far: {target}, status interrupted)",)
-        elif keep_incumbent:
-            exc.args = (f"{exc} (no feasible plan found yet: nothing written)",)
-        raise
-    with output_folder(target, inputs=inputs) as tmp:
-        solution.write(tmp)
+            interrupted = exc
+        else:
+            solution.write(tmp)
+    if interrupted is not None:
+        raise interrupted
     s = solution.summary
     out.print(f"{s['status']}: {s['emissions_t']:,.1f} tCO2e for {s['energy_mwh']:,.0f} MWh "
               f"(bound {s['bound_t'] if s['bound_t'] is None else format(s['bound_t'], ',.1f')}, "
@@ -297,16 +300,16 @@ def report(
 
     sc = load_scenario(scenario)
     target = Path(out_dir or Path("out") / sc.name)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=out, transient=True) as progress:
+    with output_folder(target, inputs=_scenario_inputs(sc, scenario)) as tmp, \
+            Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                     console=out, transient=True) as progress:
         task = progress.add_task(f"optimising {sc.name}", total=None)
         solution = run_optimize(sc)
         progress.update(task, description="marginal values and baselines")
         rep = build_report(solution, baseline=baseline, baseline_year=baseline_year,
                            site=baseline_site)
         progress.update(task, description=f"writing {target}")
-        with output_folder(target, inputs=_scenario_inputs(sc, scenario)) as tmp:
-            write_report(rep, solution, tmp)
+        write_report(rep, solution, tmp)
     t = rep.totals
     out.print(f"{solution.summary['status']}: {t['emissions_t']:,.1f} tCO2e, {t['energy_mwh']:,.0f} MWh, "
               f"{t['renewable_share']:.0%} renewable, {t['sites_open']} site(s) open")
