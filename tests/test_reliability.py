@@ -619,3 +619,74 @@ def test_two_processes_started_together_never_mix(tmp_path):
     assert summary["energy_mwh"] == pytest.approx(periods["energy_mwh"].sum())
     assert summary["energy_mwh"] >= energy  # facility energy = IT energy x PUE of that run
     assert listing(tmp_path) == ["o", "sites.csv", "w.csv", "w2.csv"]
+
+
+# ------------------------------------------------------------------------ validation layer units
+def test_file_lines_with_bom_crlf_blank_lines_and_quoted_newlines(tmp_path):
+    from siting.data.validate import file_line, numeric_column
+
+    p = tmp_path / "t.csv"
+    p.write_bytes(b'\xef\xbb\xbfa,b\r\n1,2\r\n\r\n"x\r\ny",3\r\n4,-1\r\n')
+    df = read_csv(p)
+    assert df.columns.tolist() == ["a", "b"]  # the BOM is not part of the first name
+    assert [file_line(df, i) for i in range(len(df))] == [2, 4, 6]
+    with pytest.raises(SitingError, match=r"t.csv: row 6, field b: expected a finite number >= 0, got -1$"):
+        numeric_column(df, "b", p, lo=0)
+    # rows filtered out keep their file lines
+    assert file_line(df[df["b"] != 3], 1) == 6
+
+
+def test_show_truncates_and_keeps_one_line():
+    from siting.data.validate import show
+
+    assert show("a\nb") == "'a\\nb'"
+    assert len(show("x" * 10_000)) == 60 and show("x" * 10_000).endswith("...")
+    assert show(float("nan")) == "nan" and show("") == "an empty value" and show(np.int64(3)) == "3"
+
+
+def test_numeric_rules_each_refuse_their_case():
+    from siting.data.validate import numeric_column
+
+    df = pd.DataFrame({"v": ["1", "2.5", "1e400", "-3", "abc", "", "13"]})
+
+    def first_error(**rule):
+        try:
+            numeric_column(df.iloc[idx], "v", "f.csv", **rule)
+        except SitingError as exc:
+            return str(exc)
+        return None
+
+    idx = [0, 1]
+    assert "expected a whole number in [1, 12], got '2.5'" in first_error(lo=1, hi=12, integer=True)
+    idx = [0, 2]
+    assert "row 3, field v: expected a finite number >= 0, got '1e400'" in first_error(lo=0)
+    idx = [0, 3]
+    assert "got '-3'" in first_error(gt=0)
+    idx = [0, 4]
+    assert "got 'abc'" in first_error()
+    idx = [0, 5]
+    assert "got an empty value" in first_error()
+    assert first_error(required=False) is None
+    idx = [0, 6]
+    assert "expected a number <= 12 (limit k in siting/resources/assumptions.csv), got '13'" in first_error(limit=12, limit_key="k")
+
+
+def test_stale_lock_with_garbage_is_taken_over(tmp_path):
+    (tmp_path / ".o.lock").write_text("not a pid\n")
+    with output_folder(tmp_path / "o") as tmp:
+        write_text(tmp / "a.txt", "x")
+        assert (tmp_path / ".o.lock").read_text().strip() == str(os.getpid())
+    assert listing(tmp_path) == ["o"]
+
+
+def test_killed_mid_swap_is_restored_by_the_next_run(tmp_path):
+    """A run killed between the two renames of the fallback swap leaves only .o.old-<pid>:
+    the next run puts it back before it starts."""
+    old = tmp_path / ".o.old-99999"
+    old.mkdir()
+    (old / MARKER).write_text("")
+    (old / "a.txt").write_text("previous")
+    with output_folder(tmp_path / "o") as tmp:
+        assert (tmp_path / "o" / "a.txt").read_text() == "previous"
+        write_text(tmp / "a.txt", "new")
+    assert listing(tmp_path) == ["o"] and (tmp_path / "o" / "a.txt").read_text() == "new"
