@@ -345,7 +345,7 @@ def evaluate(
         sites_from_frame,
         workloads_from_frame,
     )
-    from siting.outdir import output_folder
+    from siting.outdir import check_not_input, output_folder
     from siting.report.evaluate import evaluate_sites, write_evaluation
 
     if horizon_hours is not None:
@@ -364,6 +364,8 @@ def evaluate(
     else:
         raise SitingError("give --workloads W.csv, or --gpu-hours with --gpu or --gpu-power-w")
     src = Path(sites)
+    target = Path(out_dir or Path("out") / f"evaluate_{_safe_name(src.stem)}")
+    check_not_input(target, [src, workloads])  # before any work, not only when writing
     raw = read_csv(src, "sites", dtype=str, keep_default_na=False) if src.suffix.lower() == ".csv" else None
     if raw is not None and all(c in raw.columns for c in SITES_REQUIRED):
         table = sites_from_frame(raw, src)
@@ -379,7 +381,6 @@ def evaluate(
                                         intensity=yearly_table(), year=year)
         table = sites_from_frame(pd.DataFrame(enriched.drop(columns="geometry")), src)
     ev = evaluate_sites(table, wl, horizon_hours=horizon_hours, baseline=baseline)
-    target = Path(out_dir or Path("out") / f"evaluate_{_safe_name(src.stem)}")
     with output_folder(target, inputs=[src, workloads]) as tmp:
         write_evaluation(ev, tmp, f"siting evaluation: {src.name}")
     cols = ["rank", "site_id", "country_iso3", "emissions_t", "effective_ci_g_per_kwh",
