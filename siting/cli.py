@@ -435,13 +435,17 @@ def main(argv: list[str] | None = None) -> int:
     def handler(signum, frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    if threading.current_thread() is not threading.main_thread():
-        return _main(argv)
-    previous = signal.signal(signal.SIGTERM, handler)
+    import warnings
+
+    shown = warnings.showwarning
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, handler) if main_thread else None
     try:
         return _main(argv)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        warnings.showwarning = shown
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _main(argv: list[str] | None) -> int:

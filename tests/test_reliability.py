@@ -187,7 +187,8 @@ def test_encoding_fallback_named_and_undecodable_refused(tmp_path, capsys):
     assert code == 2 and "contains NUL bytes" in one_line(err)
     # cp1252 fallback that succeeds: a workload id with an e-acute
     w.write_bytes(b"workload_id,gpu_hours,splittable,gpu\ncaf\xe9,1000,false,H100\n")
-    assert read_workloads_table(w)["workload_id"].tolist() == ["caf\u00e9"]
+    with pytest.warns(EncodingFallback, match=r"w.csv: not UTF-8 \(line 2\); read as cp1252"):
+        assert read_workloads_table(w)["workload_id"].tolist() == ["caf\u00e9"]
 
 
 def test_evaluate_bad_inputs(tmp_path, capsys):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+import weakref
 
 import highspy
 import numpy as np
@@ -29,13 +30,14 @@ from siting.faults import fault_point
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 WAIT_SLICE_S = 0.05  # how often the waiting main thread wakes to let Python run signal handlers
 
-_INCUMBENTS: dict[int, tuple[float, np.ndarray]] = {}
+# best plan per Highs object, dropped with the object
+_INCUMBENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def incumbent(h: highspy.Highs) -> tuple[float, np.ndarray] | None:
     """(objective, column values) of the best plan the last :func:`run_interruptibly` of ``h``
     saw, or None."""
-    return _INCUMBENTS.get(id(h))
+    return _INCUMBENTS.get(h)
 
 
 def run_interruptibly(h: highspy.Highs, grace_s: float | None = None) -> None:
@@ -54,7 +56,7 @@ def run_interruptibly(h: highspy.Highs, grace_s: float | None = None) -> None:
 
         grace_s = default_assumptions()["solver_interrupt_grace_s"]
     received: list[tuple[int, float]] = []
-    _INCUMBENTS.pop(id(h), None)
+    _INCUMBENTS.pop(h, None)
 
     def handler(signum, _frame):
         received.append((signum, time.monotonic()))
@@ -63,7 +65,7 @@ def run_interruptibly(h: highspy.Highs, grace_s: float | None = None) -> None:
     def improving(event):
         sol = event.data_out.mip_solution
         if sol is not None and len(sol):
-            _INCUMBENTS[id(h)] = (float(event.data_out.objective_function_value),
+            _INCUMBENTS[h] = (float(event.data_out.objective_function_value),
                                   np.array(sol, dtype=float))
 
     h.HandleUserInterrupt = True  # registers the simplex/IPM/MIP interrupt callbacks
