@@ -129,7 +129,8 @@ def data_build_regions(
     from siting.data.build import build_all
     from siting.outdir import output_folder
 
-    with output_folder(out_dir) as tmp:  # all files or none; the old folder stays until done
+    # all files or none; the old folder stays until done (no marker file: data/regions is in git)
+    with output_folder(out_dir, marker=False) as tmp:
         written = build_all(mirror=mirror, cache=cache, out=tmp)
     for path in written:
         out.print(f"wrote {Path(out_dir) / path.name if path.parent == tmp else path}")

@@ -203,13 +203,14 @@ def _output_error(exc: OSError, tmp: Path, dest: Path | None = None) -> OutputEr
 
 
 @contextmanager
-def output_folder(out_dir: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | None] = ()
-                  ) -> Iterator[Path]:
+def output_folder(out_dir: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | None] = (),
+                  marker: bool = True) -> Iterator[Path]:
     """Yield an empty temporary folder; swap it in as ``out_dir`` when the block succeeds
     (see the module doc for the guarantees). Raises :class:`OutputLockedError` (exit 2) when
     another run holds the folder, :class:`OutputError` (exit 1) on disk/permission errors,
     :class:`SitingError` (exit 2) when ``out_dir`` would overwrite an input or is not a
-    siting output folder."""
+    siting output folder. ``marker=False`` leaves out the ``.siting-output`` marker (for folders
+    kept in git, such as data/regions: there the new run must rewrite every existing file)."""
     dest = check_not_input(out_dir, inputs)
     if dest.exists() and not dest.is_dir():
         raise SitingError(f"{out_dir}: exists and is not a folder; choose another --out")
@@ -224,7 +225,8 @@ def output_folder(out_dir: str | os.PathLike, *, inputs: Iterable[str | os.PathL
             try:
                 tmp.mkdir()
                 yield tmp
-                (tmp / MARKER).write_text("written by siting; replaced as a whole by the next run\n")
+                if marker:
+                    (tmp / MARKER).write_text("written by siting; replaced as a whole by the next run\n")
                 if dest.exists() and not _is_owned(dest, {p.name for p in tmp.iterdir()}):
                     raise SitingError(f"{out_dir}: folder exists with files siting did not write; "
                                       "choose a new or empty --out folder")

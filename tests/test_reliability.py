@@ -691,3 +691,20 @@ def test_killed_mid_swap_is_restored_by_the_next_run(tmp_path):
         assert (tmp_path / "o" / "a.txt").read_text() == "previous"
         write_text(tmp / "a.txt", "new")
     assert listing(tmp_path) == ["o"] and (tmp_path / "o" / "a.txt").read_text() == "new"
+
+
+def test_unmarked_folder_replaced_only_when_every_file_is_rewritten(tmp_path):
+    """data/regions style (marker=False): a folder kept in git is replaced when the new run
+    writes every file it holds, and refused when it holds others."""
+    out = tmp_path / "regions"
+    out.mkdir()
+    (out / "sites.csv").write_text("old")
+    with output_folder(out, marker=False) as tmp:
+        write_text(tmp / "sites.csv", "new")
+        write_text(tmp / "SOURCES.md", "new")
+    assert listing(out) == ["SOURCES.md", "sites.csv"]
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(SitingError, match="files siting did not write"), output_folder(out, marker=False) as tmp:
+        write_text(tmp / "sites.csv", "newer")
+    assert (out / "sites.csv").read_text() == "new" and (out / "notes.txt").read_text() == "mine"
+    assert listing(tmp_path) == ["regions"]
