@@ -145,6 +145,8 @@ def test_monthly_fractional_month_and_unknown_site(tmp_path, capsys):
     ("name: [unclosed\n", "not valid YAML"),
     ("- a\n- b\n", "expected a mapping of scenario fields"),
     ("", "empty file"),
+    ("name: x\nworkloads: " + "[" * 50_000 + "]" * 50_000 + "\n", "nested too deeply"),
+    ("name: x\nworkloads: w.csv\nsolver: 5\n", "field solver: expected a valid dictionary"),
 ])
 def test_bad_scenarios_one_line(tmp_path, capsys, yaml_text, needle):
     files(tmp_path)
@@ -708,3 +710,27 @@ def test_unmarked_folder_replaced_only_when_every_file_is_rewritten(tmp_path):
         write_text(tmp / "sites.csv", "newer")
     assert (out / "sites.csv").read_text() == "new" and (out / "notes.txt").read_text() == "mine"
     assert listing(tmp_path) == ["regions"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(gpu_hours=NUMBERS, capacity=NUMBERS, renewable=NUMBERS, power=NUMBERS)
+def test_random_numbers_through_the_cli_one_line_or_success(tmp_path, capsys, gpu_hours, capacity,
+                                                            renewable, power):
+    """The whole command, not only the readers: exit 0, or 2/3 with one line (4: the solver
+    found no plan in time, also one line); never a traceback, never a partial folder."""
+    def q(c):
+        return '"' + c.replace('"', '""') + '"'
+
+    s, w = files(tmp_path, SITES.replace("A,60,10,1000,1.1,30,1000", f"A,60,10,{q(capacity)},1.1,30,{q(renewable)}"),
+                 f"workload_id,gpu_hours,splittable,gpu_power_kw\nW1,{q(gpu_hours)},false,{q(power)}\n")
+    out = tmp_path / "o"
+    code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w, "--out", out)
+    if code == 0:
+        summary = json.loads((out / "summary.json").read_text(),
+                             parse_constant=lambda c: pytest.fail(f"non-strict JSON {c}"))
+        assert summary["status"] in ("optimal", "feasible")
+    else:
+        assert code in (2, 3, 4), err
+        one_line(err)
+        assert not out.exists() or (out / MARKER).is_file()  # an earlier example's whole folder
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".o.")]  # no temp folder or lock

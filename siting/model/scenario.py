@@ -125,6 +125,9 @@ def load_scenario(path: str | Path, assumptions: Assumptions | None = None) -> S
             raw = loader.get_single_data()
         finally:
             loader.dispose()
+    except RecursionError:
+        raise SitingError(f"{p}: expected a flat mapping of scenario fields, got YAML nested "
+                          "too deeply to read") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark is not None else ""
