@@ -153,16 +153,19 @@ def _signals_deferred() -> Iterator[None]:
 
 def _swap_in(tmp: Path, dest: Path) -> None:
     old = dest.parent / f".{dest.name}.old-{os.getpid()}"
-    with _signals_deferred():
-        if not dest.exists():
-            os.rename(tmp, dest)
-            return
-        if _exchange(tmp, dest):
-            os.rename(tmp, old)  # tmp now holds the previous folder
-        else:
-            os.rename(dest, old)
-            os.rename(tmp, dest)
-    shutil.rmtree(old, ignore_errors=True)
+    try:
+        with _signals_deferred():
+            if not dest.exists():
+                os.rename(tmp, dest)
+                return
+            if _exchange(tmp, dest):
+                os.rename(tmp, old)  # tmp now holds the previous folder
+            else:
+                os.rename(dest, old)
+                os.rename(tmp, dest)
+    finally:  # also when a signal deferred during the swap is raised on leaving it
+        if dest.exists():
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _clean_leftovers(dest: Path) -> None:
