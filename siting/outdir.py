@@ -140,15 +140,25 @@ def _exchange(a: Path, b: Path) -> bool:
 
 @contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """Block SIGINT/SIGTERM for the block (main thread); they are delivered right after."""
+    """SIGINT/SIGTERM that arrive during the block are acted on right after it. (Python-level
+    handlers, not a signal mask: the kernel may hand a signal to any thread, e.g. a HiGHS
+    worker, which would then interrupt the main thread mid-swap.)"""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFER)
+    pending: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, _frame: pending.append(signum)) for s in _DEFER}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if pending:
+            handler = previous[pending[0]]
+            if callable(handler):
+                handler(pending[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(pending[0])
 
 
 def _swap_in(tmp: Path, dest: Path) -> None:

@@ -734,3 +734,22 @@ def test_random_numbers_through_the_cli_one_line_or_success(tmp_path, capsys, gp
         one_line(err)
         assert not out.exists() or (out / MARKER).is_file()  # an earlier example's whole folder
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".o.")]  # no temp folder or lock
+
+
+def test_sigterm_during_the_swap_is_deferred_until_the_new_folder_is_in(tmp_path, monkeypatch):
+    import siting.outdir as outdir
+
+    out = tmp_path / "o"
+    with output_folder(out) as tmp:
+        write_text(tmp / "a.txt", "old")
+    real_exchange = outdir._exchange
+
+    def exchange_with_sigterm(a, b):
+        os.kill(os.getpid(), signal.SIGTERM)  # blocked here: delivered when the swap is done
+        return real_exchange(a, b)
+
+    monkeypatch.setattr(outdir, "_exchange", exchange_with_sigterm)
+    with pytest.raises(KeyboardInterrupt), output_folder(out) as tmp:
+        write_text(tmp / "a.txt", "new")
+    assert (out / "a.txt").read_text() == "new"  # the swap completed before the signal acted
+    assert listing(tmp_path) == ["o"]  # and neither the old folder nor the lock is left
