@@ -88,6 +88,9 @@ BAD_TABLES = [
     # a header with a newline inside quotes: still one line
     ('"site_id\nx",lat\nA,1\n', WORKLOADS, "sites.csv: row 1: expected a header line of column names"),
     ("", WORKLOADS, "sites.csv: empty file"),
+    # one field too many on every row: pandas would shift the columns (first one as an index)
+    (SITES_HEAD + "\nA,60,10,1000,1.1,30,1000,9\nB,45,-73,1000,1.2,2,0,9\n", WORKLOADS,
+     "sites.csv: row 2: expected 7 fields, like the header, got 8"),
     (SITES_HEAD + "\n", WORKLOADS, "sites.csv: header only, no data rows"),
     (SITES, "workload_id,gpu_hours,splittable,gpu\nW1," + "9" * 2_000_000 + ",false,H100\n",
      "w.csv: row 2, field gpu_hours: expected a finite number > 0, got '99999"),  # overflows to inf

@@ -128,24 +128,27 @@ class _LineNumbers:
         return self
 
 
-def record_lines(text: str) -> np.ndarray:
-    """First file line of every CSV record after the header (blank lines skipped, multi-line
-    quoted fields spanning their lines)."""
+def record_lines(text: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(first file line of every CSV record after the header, its number of fields, the
+    header's number of fields); blank lines skipped, multi-line quoted fields span lines."""
     reader = csv.reader(io.StringIO(text))
-    starts, end = [], 0
+    starts, widths, end = [], [], 0
     for record in reader:
         start = end + 1
         end = reader.line_num
         if record:
             starts.append(start)  # csv yields [] for a blank line: no record starts there
-    return np.asarray(starts[1:], dtype=np.int64)
+            widths.append(len(record))
+    header = widths[0] if widths else 0
+    return np.asarray(starts[1:], dtype=np.int64), np.asarray(widths[1:], dtype=np.int64), header
 
 
-def read_csv(path: str | Path, what: str = "", *, allow_empty: bool = False, **kwargs
-             ) -> pd.DataFrame:
+def read_csv(path: str | Path, what: str = "", *, allow_empty: bool = False,
+             strict_fields: bool = False, **kwargs) -> pd.DataFrame:
     """``pd.read_csv`` on the file decoded by :func:`read_text`; every failure is one line
     naming the file. Header-only files are an error unless ``allow_empty``. The file line of
-    each row is recorded for :func:`file_line`."""
+    each row is recorded for :func:`file_line`. With ``strict_fields`` a row with more fields
+    than the header is an error (pandas would silently take the first field as an index)."""
     p = Path(path)
     text = read_text(p, what)
     kwargs.pop("encoding", None)
@@ -163,9 +166,15 @@ def read_csv(path: str | Path, what: str = "", *, allow_empty: bool = False, **k
         raise SitingError(f"{p}: header only, no data rows")
     if not (_LINE_SHIFTING & kwargs.keys()):
         try:
-            lines = record_lines(text)
+            lines, widths, header = record_lines(text)
         except csv.Error:
             lines = None
+        if lines is not None and strict_fields and "index_col" not in kwargs:
+            # more fields than the header: pandas would silently take the first as an index
+            row = first_bad_row(widths > header)
+            if row is not None:
+                raise problem(p, int(lines[row]), None, f"{header} fields, like the header",
+                              int(widths[row]))
         if lines is not None and len(lines) == len(df):
             df.attrs[LINES_ATTR] = _LineNumbers(lines)
     return df

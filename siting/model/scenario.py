@@ -169,7 +169,7 @@ def _bools(df: pd.DataFrame, col: str, path) -> pd.Series:
 
 
 # tables are read as text, so numbers are parsed (and echoed in errors) as the user wrote them
-_AS_TEXT = {"dtype": str, "keep_default_na": False}
+_AS_TEXT = {"dtype": str, "keep_default_na": False, "strict_fields": True}
 CI_MAX_G_PER_KWH = 2000  # above any grid's yearly average (coal-only ~1000-1100 gCO2e/kWh)
 
 
