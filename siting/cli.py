@@ -367,7 +367,8 @@ def evaluate(
     src = Path(sites)
     target = Path(out_dir or Path("out") / f"evaluate_{_safe_name(src.stem)}")
     check_not_input(target, [src, workloads])  # before any work, not only when writing
-    raw = read_csv(src, "sites", dtype=str, keep_default_na=False, strict_fields=True) if src.suffix.lower() == ".csv" else None
+    raw = (read_csv(src, "sites", dtype=str, keep_default_na=False, strict_fields=True)
+           if src.suffix.lower() == ".csv" else None)
     if raw is not None and all(c in raw.columns for c in SITES_REQUIRED):
         table = sites_from_frame(raw, src)
     else:

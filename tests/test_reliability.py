@@ -148,6 +148,7 @@ def test_monthly_fractional_month_and_unknown_site(tmp_path, capsys):
     ("name: [unclosed\n", "not valid YAML"),
     ("- a\n- b\n", "expected a mapping of scenario fields"),
     ("", "empty file"),
+    ("?\n", "expected text field names, got an empty value"),
     ("name: x\nworkloads: " + "[" * 50_000 + "]" * 50_000 + "\n", "nested too deeply"),
     ("name: x\nworkloads: w.csv\nsolver: 5\n", "field solver: expected a valid dictionary"),
 ])

@@ -136,9 +136,9 @@ def load_scenario(path: str | Path, assumptions: Assumptions | None = None) -> S
     if not isinstance(raw, dict):
         raise problem(p, None, None, "a mapping of scenario fields (name: ..., workloads: ...)",
                       raw if not isinstance(raw, list) else "a list")
-    bad_key = next((k for k in raw if not isinstance(k, str)), None)
-    if bad_key is not None:
-        raise problem(p, None, None, "text field names", bad_key)
+    bad_keys = [k for k in raw if not isinstance(k, str)]
+    if bad_keys:
+        raise problem(p, None, None, "text field names", bad_keys[0])
     try:
         sc = Scenario(**raw, base_dir=p.resolve().parent)
     except ValidationError as exc:
