@@ -253,7 +253,9 @@ def workloads_from_frame(df: pd.DataFrame, path: str | Path = "workloads",
                 row = first_bad_row((names == name).fillna(False))
                 raise SitingError(f"{where(path, file_line(df, row), 'gpu')}: {exc}") from None
         power = power.fillna(names.map(catalogue).astype(float))
-        out["gpu"] = names.map(lambda n: resolve_gpu(n) if n in catalogue else n).fillna("")
+        given = names.astype(object)
+        resolved = given.map({n: resolve_gpu(n) for n in catalogue})
+        out["gpu"] = resolved.where(resolved.notna(), given).fillna("").astype(str)
     else:
         row = first_bad_row(power.isna())
         if row is not None:
