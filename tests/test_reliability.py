@@ -757,3 +757,48 @@ def test_sigterm_during_the_swap_is_deferred_until_the_new_folder_is_in(tmp_path
         write_text(tmp / "a.txt", "new")
     assert (out / "a.txt").read_text() == "new"  # the swap completed before the signal acted
     assert listing(tmp_path) == ["o"]  # and neither the old folder nor the lock is left
+
+
+SEED_FILES = {
+    "sites.csv": (b"site_id,lat,lon,capacity_gpus,pue,grid_ci_g_per_kwh,renewable_mwh_per_year,capacity_mw,"
+                  b"embodied_t,name\nA,60,10,1000,1.1,30,1000,5,0,\"x, y\"\nB,45,-73,1000,1.2,2,0,,1,b\n"),
+    "w.csv": (b"workload_id,gpu_hours,splittable,gpu,gpu_power_kw,overhead_share,start_month,end_month\n"
+              b"W1,1000000,false,H100,,0.1,1,12\nW2,5e5,true,,0.7,,3,4\n"),
+    "m.csv": b"site_id,month,renewable_mwh,grid_ci_g_per_kwh\n" + b"".join(
+        f"{s},{m},10,100\n".encode() for s in "AB" for m in range(1, 13)),
+    "s.yaml": (b"name: x\nworkloads: w.csv\nsites: sites.csv\nperiods: monthly\nsites_monthly: m.csv\n"
+               b"horizon_hours: 8760\nmax_sites: 2\nsolver: {name: highs, time_limit_s: 10, rel_gap: 0.01}\n"
+               b"assumptions: {pue_default: 1.2}\n"),
+}
+TOKENS = [b",", b"\n", b"\r\n", b'"', b"inf", b"nan", b"1e400", b"-", b"\xff", b"\xe9", b"\x00", b":",
+          b"&a", b"*a", b"[", b"{", b" ", b"0", b"..", b"/", b"\t", b"#", b"''", b"2.5", b"-1", b"?"]
+MUTATION = st.tuples(st.floats(0, 1), st.sampled_from(["insert", "delete", "byte"]),
+                     st.sampled_from(TOKENS), st.integers(0, 255))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(sorted(SEED_FILES)), mutations=st.lists(MUTATION, min_size=1, max_size=4))
+def test_mutated_valid_files_never_traceback(tmp_path, name, mutations):
+    """Valid files with a few tokens inserted, bytes deleted or replaced: closer to real
+    mistakes than random bytes (this found an ArrowInvalid traceback for an empty gpu cell)."""
+    data = bytearray(SEED_FILES[name])
+    for where_, op, token, byte in mutations:
+        i = int(where_ * len(data))
+        if op == "insert":
+            data[i:i] = token
+        elif op == "delete":
+            del data[i:i + 3]
+        else:
+            data[i:i + 1] = bytes([byte])
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    reader = dict(_readers(tmp_path))[name]
+    _outcome(reader, path)
+
+
+def test_empty_gpu_cell_with_a_power_value(tmp_path):
+    w = tmp_path / "w.csv"
+    w.write_text("workload_id,gpu_hours,splittable,gpu,gpu_power_kw\nW1,100,false,,0.7\nW2,100,true,H100,\n")
+    wl = read_workloads_table(w)
+    assert wl["gpu"].tolist() == ["", "NVIDIA H100 SXM5 80GB"]  # the alias resolved to its catalogue name
+    assert wl["gpu_power_kw"].tolist() == pytest.approx([0.7, 0.7])
