@@ -34,7 +34,9 @@ class OutputError(SitingError):
 
 class Interrupted(SitingError):
     """The user interrupted the run (SIGINT/SIGTERM). ``incumbent`` and ``model`` carry the best
-    plan found so far when an interrupted solve had one (see siting.model.interrupt)."""
+    plan found so far when an interrupted solve had one (see siting.model.interrupt).
+    Code that catches SitingError to go on with the next item (a studies runner) must
+    re-raise this one, or Ctrl-C would only skip an item."""
 
     exit_code = 130
 
