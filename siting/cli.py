@@ -6,6 +6,7 @@ User mistakes print one line ``error: ...`` on stderr and exit 2; an infeasible 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Annotated
 
@@ -13,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from siting.errors import SitingError
+from siting.errors import Interrupted, SitingError
 
 app = typer.Typer(help="Decide where to train AI models so they emit the least CO2.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=True)
@@ -164,8 +165,13 @@ def data_build_regions(
     from pathlib import Path
 
     from siting.data.build import build_all
+    from siting.outdir import output_folder
 
-    written = build_all(mirror=mirror, cache=cache, out=Path(out_dir))
+
+    # all files or none; the old folder stays until done (no marker file: data/regions is in git)
+    with output_folder(out_dir, marker=False) as tmp:
+        written = build_all(mirror=mirror, cache=cache, out=tmp)
+    written = [Path(out_dir) / p.name if p.parent == tmp else p for p in written]
     if as_json:
         print_json([str(p) for p in written])
         return
@@ -278,7 +284,10 @@ def sites_enrich(
     """Add country, grid intensity, renewables nearby by fuel and model defaults to a site list."""
     from siting.api import enrich
     from siting.data import sites
+    from siting.outdir import check_not_input
 
+    if out_path != "-" and path != "-":
+        check_not_input(out_path, [path])  # one file, written atomically by write_sites
     user = sites.read_sites(_stdin_to_file(path))
     enriched = enrich(user, year=year, radius_km=radius_km, mirror=mirror, cache=cache)
     _write_sites_out(enriched, out_path, f"{len(enriched)} enriched sites")
@@ -370,7 +379,7 @@ def _problem_from_options(scenario, sites, workloads, sites_monthly, max_sites, 
     else:
         if not workloads:
             raise SitingError("give a scenario file, or --workloads (and optionally --sites)")
-        sc = Scenario(name=Path(workloads).stem.replace(" ", "_") or "scenario",
+        sc = Scenario(name=_safe_name(Path(workloads).stem),
                       sites="default", workloads=str(Path(workloads).resolve()),
                       sites_monthly=str(Path(sites_monthly).resolve()) if sites_monthly else None,
                       periods="monthly" if sites_monthly else "annual", max_sites=max_sites,
@@ -393,12 +402,15 @@ def _apply_solver(sc, solver, time_limit_s, rel_gap):
     updates = {k: v for k, v in (("name", solver), ("time_limit_s", time_limit_s),
                                  ("rel_gap", rel_gap)) if v is not None}
     if updates:
+        from pydantic import ValidationError
+
+        from siting.data.validate import pydantic_message
         from siting.model.scenario import SolverOptions
 
         try:
             sc.solver = SolverOptions(**{**sc.solver.model_dump(), **updates})
-        except Exception as exc:
-            raise SitingError(f"solver options: {str(exc).splitlines()[-1].strip()}") from None
+        except ValidationError as exc:
+            raise pydantic_message(exc, "solver options", "--") from None
 
 
 Year = Annotated[int | None, typer.Option(help="grid-intensity year (when enriching sites)")]
@@ -423,12 +435,17 @@ def optimize(
     mirror: Mirror = None,
     cache: Cache = None,
     as_json: AsJson = False,
+    keep_incumbent: Annotated[bool, typer.Option(
+        help="on Ctrl-C during the solve, write the best plan found so far (status interrupted)")
+    ] = False,
 ) -> None:
     """Place workloads on sites with the least CO2; writes assignments.csv, sites.csv, summary.json
     and the solution (solution/) that `siting report --from` turns into a report."""
     from pathlib import Path
 
+    from siting.errors import Interrupted
     from siting.model import ModelOptions
+    from siting.outdir import output_folder
     from siting.report.analysis import ensure_report_tables
     from siting.report.store import save_solution
 
@@ -437,11 +454,28 @@ def optimize(
     problem, sc = _problem_from_options(scenario, sites, workloads, sites_monthly, max_sites,
                                         mirror=mirror, cache=cache, year=year)
     _apply_solver(sc, solver, time_limit_s, rel_gap)
-    solution = _solve(problem, sc.solver, ModelOptions(formulation=formulation))
     target = Path(out_dir or Path("out") / sc.name)
-    solution.write(target)
-    ensure_report_tables(solution)
-    save_solution(solution, target)
+    interrupted = None
+    # the folder is locked for the whole run; the old output stays until the new one is whole
+    with output_folder(target, inputs=_scenario_inputs(sc, scenario)) as tmp:
+        try:
+            solution = _solve(problem, sc.solver, ModelOptions(formulation=formulation))
+        except Interrupted as exc:
+            if not (keep_incumbent and exc.incumbent is not None and exc.model is not None):
+                if keep_incumbent:
+                    exc.args = (f"{exc} (no feasible plan found yet: nothing written)",)
+                raise
+            from siting.model.solution import build_solution
+
+            build_solution(exc.model, exc.incumbent, 0.0).write(tmp)
+            exc.args = (f"{exc} (kept the best plan found so far: {target}, status interrupted)",)
+            interrupted = exc
+        else:
+            solution.write(tmp)
+            ensure_report_tables(solution)
+            save_solution(solution, tmp)
+    if interrupted is not None:
+        raise interrupted
     s = solution.summary
     opened = solution.sites[solution.sites["open"]]
     cols = ["site_id", "name", "energy_mwh", "renewable_share", "emissions_t", "gpu_utilisation"]
@@ -520,7 +554,16 @@ def report(
         rep = build_report(solution, baseline=baseline or BASELINE_COUNTRY_ISO3, baseline_year=baseline_year,
                            site=baseline_site)
         progress.update(task, description=f"writing {target}")
-        write_report(rep, solution, target)
+        from siting.outdir import output_folder
+        from siting.report.analysis import ensure_report_tables
+        from siting.report.store import save_solution
+
+        inputs = [] if from_dir is not None else _scenario_inputs(sc, scenario)
+        # all files or none: the old folder (even the one --from read) stays until the new is whole
+        with output_folder(target, inputs=inputs) as tmp:
+            write_report(rep, solution, tmp)
+            ensure_report_tables(solution)
+            save_solution(solution, tmp)
     if as_json:
         print_json({"scenario": rep.scenario, "status": solution.summary["status"],
                     "headline": _records(rep.headline), "baselines": _records(rep.baselines),
@@ -577,8 +620,6 @@ def evaluate(
     """Score a list of candidate sites for a workload, without optimising, and rank them."""
     from pathlib import Path
 
-    import pandas as pd
-
     from siting.model.scenario import read_workloads_table, workloads_from_frame
     from siting.report.analysis import BASELINE_COUNTRY_ISO3
     from siting.report.evaluate import evaluate_sites, write_evaluation
@@ -586,20 +627,31 @@ def evaluate(
     baseline = baseline or BASELINE_COUNTRY_ISO3
     if sites == "-" and workloads == "-":
         raise SitingError("only one of --sites and --workloads can be read from stdin (-)")
+    if horizon_hours is not None:
+        from siting.assumptions import default_assumptions
+        from siting.data.validate import finite_number
+
+        horizon_hours = finite_number(horizon_hours, "--horizon-hours", gt=0,
+                                      hi=default_assumptions()["input_max_horizon_hours"])
     if workloads:
         wl = read_workloads_table(Path(_stdin_to_file(workloads)))
     elif gpu_hours is not None and (gpu or gpu_power_w):
         row = {"workload_id": "workload", "gpu_hours": gpu_hours, "splittable": False}
         row.update({"gpu": gpu} if gpu else {"gpu_power_kw": gpu_power_w / 1000.0})
-        wl = workloads_from_frame(pd.DataFrame([row]), "--gpu-hours/--gpu")
+        from siting.data.validate import options_frame
+
+        wl = workloads_from_frame(options_frame([row]), "--gpu-hours/--gpu")
     else:
         raise SitingError("give --workloads W.csv, or --gpu-hours with --gpu or --gpu-power-w")
     table, src = _model_sites(sites, mirror=mirror, cache=cache, year=year)
     ev = evaluate_sites(table, wl, horizon_hours=horizon_hours, baseline=baseline, year=year,
                         mirror=mirror, cache=cache)
     name = "stdin" if sites == "-" else src.stem
-    target = Path(out_dir or Path("out") / f"evaluate_{name}")
-    write_evaluation(ev, target, f"siting evaluation: {'stdin' if sites == '-' else src.name}")
+    target = Path(out_dir or Path("out") / f"evaluate_{_safe_name(name)}")
+    from siting.outdir import output_folder
+
+    with output_folder(target, inputs=[src, workloads]) as tmp:
+        write_evaluation(ev, tmp, f"siting evaluation: {'stdin' if sites == '-' else src.name}")
     cols = ["rank", "site_id", "country_iso3", "emissions_t", "effective_ci_g_per_kwh",
             "renewable_share", "fits"]
     if as_json:
@@ -681,14 +733,71 @@ def study_report_cmd(
               "variants.csv, distributions.csv, pareto.csv)")
 
 
+def _safe_name(stem: str) -> str:
+    """A file stem as a safe folder name (see Scenario.name): other characters become _."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", stem).lstrip(".")[:100] or "scenario"
+
+
+def _scenario_inputs(sc, scenario_file: str | None) -> list:
+    """Every file a scenario reads, so the output folder can never replace one of them."""
+    files = [scenario_file, sc.workloads, sc.sites_monthly,
+             None if sc.sites == "default" else sc.sites]
+    return [f if f is None or f is scenario_file else sc.path(f) for f in files]
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI, turning user errors into one line and an exit code."""
+    """Entry point: run the CLI, turning user errors into one line and an exit code
+    (2 bad input, 3 infeasible, 1 environment, 130 interrupted). SIGTERM behaves like Ctrl-C
+    (KeyboardInterrupt) meanwhile, so temporary files are cleaned up."""
+    import signal
+    import threading
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    import warnings
+
+    shown = warnings.showwarning
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, handler) if main_thread else None
+    try:
+        return _main(argv)
+    finally:
+        warnings.showwarning = shown
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
+    import warnings
+
+    from pydantic import ValidationError
+
+    from siting.data.validate import pydantic_message
+
+    warnings.showwarning = _warning_line
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="siting", standalone_mode=False)
+    except Interrupted as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.solver_running:  # HiGHS did not reach an interrupt check: do not wait for it
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exc.exit_code)
+        return exc.exit_code
     except SitingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ValidationError as exc:
+        print(f"error: {pydantic_message(exc, 'options')}", file=sys.stderr)
+        return 2
     except typer.TyperException as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare `siting`/`siting data`: help shown
             return 0
@@ -701,7 +810,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
         return 130
+    if result == 130:  # typer turns a KeyboardInterrupt into exit code 130, silently
+        print("error: interrupted", file=sys.stderr)
     return result if isinstance(result, int) else 0
 
 

@@ -4,6 +4,7 @@ destination and is renamed into place only when complete, so no reader ever sees
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from contextlib import contextmanager
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from siting.faults import fault_point
 
 
 @contextmanager
@@ -25,6 +28,7 @@ def atomic_path(dest: Path):
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
+        fault_point(f"write:{dest.name}", dest)
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
@@ -65,11 +69,13 @@ def strict_json(obj):
         return {k: strict_json(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [strict_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return strict_json(obj.tolist())
     if obj is pd.NA or obj is pd.NaT:
         return None
     if isinstance(obj, np.generic):
         obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
 
@@ -77,6 +83,9 @@ def strict_json(obj):
 def dumps_json(obj, **kwargs) -> str:
     """Strict JSON text: NaN/Infinity become null (``allow_nan=False`` guards the rest)."""
     return json.dumps(strict_json(obj), allow_nan=False, default=json_default, **kwargs)
+
+
+json_text = dumps_json
 
 
 def write_json(dest: Path, obj) -> Path:

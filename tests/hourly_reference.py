@@ -9,15 +9,21 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 
-def reference_solve(p, kind="min_co2", co2_cap_t=None, budget_usd=None, carbon_price=0.0,
-                    cfe_target=None, cfe_scope="overall"):
+def reference_solve(
+    p, kind="min_co2", co2_cap_t=None, budget_usd=None, carbon_price=0.0, cfe_target=None, cfe_scope="overall"
+):
     S, W, K, T = p.n_sites, p.n_workloads, p.n_tech, p.n_hours
     first = p.workloads["first_hour"].to_numpy(int)
     last = p.workloads["last_hour"].to_numpy(int)
     hours = np.arange(T)
     run = (hours[None, :] >= first[:, None]) & (hours[None, :] < last[:, None])  # (W, T)
     gpus = p.workloads["gpu_hours"].to_numpy(float) / (last - first)
-    power = gpus * p.workloads["gpu_power_kw"].to_numpy(float) * (1 + p.workloads["overhead_share"].to_numpy(float)) / 1000
+    power = (
+        gpus
+        * p.workloads["gpu_power_kw"].to_numpy(float)
+        * (1 + p.workloads["overhead_share"].to_numpy(float))
+        / 1000
+    )
     pue = p.sites["pue"].to_numpy(float)
     cap = p.sites["capacity_gpus"].to_numpy(float)
     storage = p.storage_potential_mwh is not None and np.any(p.storage_potential_mwh > 0)
@@ -67,8 +73,16 @@ def reference_solve(p, kind="min_co2", co2_cap_t=None, budget_usd=None, carbon_p
                 sup[int(ch[s, t])] = 1.0
                 sup[int(dis[s, t])] = -1.0
                 eta, d = p.storage["efficiency"], p.storage["duration_h"]
-                add({int(soc[s, t]): 1.0, int(soc[s, (t - 1) % T]): -1.0, int(ch[s, t]): -eta,
-                     int(dis[s, t]): 1.0}, 0, 0)
+                add(
+                    {
+                        int(soc[s, t]): 1.0,
+                        int(soc[s, (t - 1) % T]): -1.0,
+                        int(ch[s, t]): -eta,
+                        int(dis[s, t]): 1.0,
+                    },
+                    0,
+                    0,
+                )
                 add({int(ch[s, t]): 1.0, int(E[s]): -1.0 / d}, -np.inf, 0)
                 add({int(dis[s, t]): 1.0, int(E[s]): -1.0 / d}, -np.inf, 0)
                 add({int(soc[s, t]): 1.0, int(E[s]): -1.0}, -np.inf, 0)
@@ -133,10 +147,18 @@ def reference_solve(p, kind="min_co2", co2_cap_t=None, budget_usd=None, carbon_p
     ub = np.full(n, np.inf)
     ub[x.ravel()] = 1
     ub[y] = 1
-    res = milp(c, constraints=LinearConstraint(sp.csr_matrix(np.array(rows)), lo, hi),
-               integrality=integrality, bounds=Bounds(np.zeros(n), ub),
-               options={"mip_rel_gap": 1e-9, "disp": False})
+    res = milp(
+        c,
+        constraints=LinearConstraint(sp.csr_matrix(np.array(rows)), lo, hi),
+        integrality=integrality,
+        bounds=Bounds(np.zeros(n), ub),
+        options={"mip_rel_gap": 1e-9, "disp": False},
+    )
     if res.x is None:
         return None
-    return {"objective": float(res.fun), "co2_t": float(co2 @ res.x), "cost_usd": float(cost @ res.x),
-            "cfe": float(res.x[m.ravel()].sum() / (load @ res.x))}
+    return {
+        "objective": float(res.fun),
+        "co2_t": float(co2 @ res.x),
+        "cost_usd": float(cost @ res.x),
+        "cfe": float(res.x[m.ravel()].sum() / (load @ res.x)),
+    }

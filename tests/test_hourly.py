@@ -33,9 +33,15 @@ def _obj(kind, kw):
 
 
 def _ref(p, kind, kw):
-    return reference_solve(p, kind, co2_cap_t=kw.get("co2_cap_t"), budget_usd=kw.get("budget_usd"),
-                           carbon_price=kw.get("carbon_price_usd_per_t", 0.0),
-                           cfe_target=kw.get("cfe_target"), cfe_scope=kw.get("cfe_scope", "overall"))
+    return reference_solve(
+        p,
+        kind,
+        co2_cap_t=kw.get("co2_cap_t"),
+        budget_usd=kw.get("budget_usd"),
+        carbon_price=kw.get("carbon_price_usd_per_t", 0.0),
+        cfe_target=kw.get("cfe_target"),
+        cfe_scope=kw.get("cfe_scope", "overall"),
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -137,8 +143,10 @@ def test_written_plan_keeps_every_rule_hour_by_hour(seed, kind):
     a = sol.assignments.merge(p.workloads[["workload_id", "first_hour", "last_hour"]], on="workload_id")
     t = np.arange(p.n_hours)
     for site, grp in a.groupby("site_id"):
-        busy = sum(np.where((t >= r.first_hour) & (t < r.last_hour), r.gpu_hours / (r.last_hour - r.first_hour), 0)
-                   for r in grp.itertuples())
+        busy = sum(
+            np.where((t >= r.first_hour) & (t < r.last_hour), r.gpu_hours / (r.last_hour - r.first_hour), 0)
+            for r in grp.itertuples()
+        )
         cap = p.sites.set_index("site_id").at[site, "capacity_gpus"]
         assert busy.max() <= cap * (1 + 1e-9)
     # CFE recomputed from the written hourly table equals the summary's
@@ -147,8 +155,11 @@ def test_written_plan_keeps_every_rule_hour_by_hour(seed, kind):
     loc = (hours["load_mwh"] * hours["grid_ci_g_per_kwh"]).sum() / 1000
     assert loc == pytest.approx(sol.summary["co2_location_t"], rel=1e-9)
     # the plan's objective is what the plan emits/costs
-    value = {"min_co2": sol.summary["co2_t"], "min_cost": sol.summary["cost_usd"],
-             "cost_plus_carbon": sol.summary["cost_usd"] + 80.0 * sol.summary["co2_t"]}[kind]
+    value = {
+        "min_co2": sol.summary["co2_t"],
+        "min_cost": sol.summary["cost_usd"],
+        "cost_plus_carbon": sol.summary["cost_usd"] + 80.0 * sol.summary["co2_t"],
+    }[kind]
     assert value == pytest.approx(sol.summary["objective"], rel=1e-7)
 
 

@@ -46,7 +46,7 @@ def test_example_scenario_solves_and_beats_the_card():
 
 @pytest.mark.parametrize("content, message", [
     ("name: x\nworkloads: w.csv\nperiods: weekly\n", "field periods"),
-    ("name: x\n", "field workloads: Field required"),
+    ("name: x\n", "field workloads: expected a value"),
     ("name: x\nworkloads: w.csv\nmax_sites: 0\n", "field max_sites"),
     ("name: x\nworkloads: w.csv\nsolver: {name: gurobi}\n", "field solver.name"),
     ("name: x\nworkloads: w.csv\ncolour: blue\n", "field colour"),
@@ -65,7 +65,7 @@ def test_bad_scenarios(tmp_path, content, message):
     ("workload_id,gpu_hours,splittable,gpu\na,1,true,H1OO\n", "row 2, field gpu: unknown GPU 'H1OO'; did you mean H100"),
     ("workload_id,gpu_hours,splittable\na,1,true\n", "needs a gpu_power_kw or a gpu column"),
     ("workload_id,gpu_hours,splittable,gpu_power_kw,start_month,end_month\na,1,true,0.7,6,2\n",
-     "start_month after end_month"),
+     "row 2, field end_month: expected a month >= start_month"),
 ])
 def test_bad_workloads(tmp_path, content, message):
     path = tmp_path / "w.csv"
@@ -123,7 +123,7 @@ def test_cli_optimize_bad_input_exit_2(tmp_path):
     wl.write_text("workload_id,gpu_hours,splittable,gpu\nW1,lots,false,H100\n")
     res = run("optimize", "--sites", str(sites), "--workloads", str(wl), "--out", str(tmp_path / "o"))
     assert res.returncode == 2
-    assert res.stderr.strip() == f"error: {wl}: row 2, field gpu_hours: expected a number >= 0, got 'lots'"
+    assert res.stderr.strip() == f"error: {wl}: row 2, field gpu_hours: expected a finite number > 0, got 'lots'"
 
 
 def test_cli_unwritable_output_one_line(tmp_path):

@@ -154,7 +154,7 @@ def test_generated_seed_at_sea_is_snapped_or_left_out(boundaries):
 @pytest.mark.parametrize("content, message", [
     ("id,lat,lon\na,1,2\n", r"missing column\(s\) site_id"),
     ("site_id,lat,lon\na,1,2\nb,95,2\n", "row 3, field lat"),
-    ("site_id,lat,lon\na,1,2\na,3,4\n", "row 3, field site_id: duplicate"),
+    ("site_id,lat,lon\na,1,2\na,3,4\n", "row 3, field site_id: expected a unique id"),
     ("site_id,lat,lon\na,north,2\n", "row 2, field lat: expected a number"),
 ])
 def test_read_sites_errors_name_file_row_field(tmp_path, content, message):

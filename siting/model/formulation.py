@@ -469,15 +469,14 @@ def formulate(problem: Problem, options: ModelOptions = ModelOptions(), *,
         cc, ss = np.tile(ci, T), np.tile(si, T)
         vals = gh[cc] * classes.share[cc, sel_t]
         keep = vals > 0
+        cap_t = np.repeat(sa.cap_gpu_hours / problem.horizon_hours, T) * np.tile(h_t, S)
         rows["gpu_cap_period"] = b.rows([f"gpu_cap_{site_ids[s]}_{problem.periods[t]}"
                                          for s in range(S) for t in range(T)], -np.inf,
-                                        0.0 if use_y else np.repeat(sa.cap_gpu_hours / problem.horizon_hours, T)
-                                        * np.tile(h_t, S))
+                                        0.0 if use_y else cap_t)
         period_row = rows["gpu_cap_period"].reshape(S, T)
         b.coefs(period_row[ss[keep], sel_t[keep]], np.tile(x_cols, T)[keep], vals[keep])
         if use_y:
-            b.coefs(rows["gpu_cap_period"], np.repeat(y_col, T),
-                    -np.repeat(sa.cap_gpu_hours / problem.horizon_hours, T) * np.tile(h_t, S))
+            b.coefs(rows["gpu_cap_period"], np.repeat(y_col, T), -cap_t)
 
     # site IT energy per period: either directly from x, or via E_sp auxiliaries (monthly)
     use_aux = not plain and T > 1 and not options.strengthen

@@ -20,7 +20,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from siting.assumptions import Assumptions, assumption, default_assumptions
 from siting.catalog import gpu_power_w, resolve_gpu
-from siting.data.validate import first_bad_row, id_column, numeric_column, read_csv, require_columns
+from siting.data.validate import (
+    file_line,
+    first_bad_row,
+    id_column,
+    known_names,
+    numeric_column,
+    problem,
+    pydantic_message,
+    read_csv,
+    read_text,
+    require_columns,
+    where,
+)
 from siting.errors import SitingError
 from siting.paths import RESOURCES_DIR, regions_file
 from siting.units import HOURS_PER_YEAR
@@ -37,7 +49,7 @@ MONTHS = 12
 
 
 class SolverOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: Literal["highs", "cbc"] = Field("highs", description="MILP solver")
     time_limit_s: float | None = Field(None, gt=0, description="wall-clock limit of the solve")
     rel_gap: float = Field(1e-6, ge=0, lt=1, description="relative MIP gap to stop at")
@@ -51,8 +63,9 @@ class SolverOptions(BaseModel):
 class Scenario(BaseModel):
     """One optimisation run. Paths are relative to the scenario file."""
 
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9_.-]+$",
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # a safe folder name: no separators, no leading dot (so never "." or ".."), not absolute
+    name: str = Field(..., min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
                       description="scenario name, used for output folders")
     sites: str = Field(DEFAULT_SITES, description="sites CSV, or 'default' for data/regions/sites.csv")
     workloads: str = Field(..., description="workloads CSV")
@@ -63,7 +76,8 @@ class Scenario(BaseModel):
     year: int | None = Field(None, ge=2000, le=2100, description="calendar year of the hourly time grid "
                              "(default: assumption timegrid_year)")
     sites_hourly: str | None = Field(None, description="hourly site series (CSV or Parquet, long form: "
-                                     "site_id, timestamp, grid_ci_g_per_kwh[, grid_price_usd_per_mwh, cf_<tech>])")
+                                     "site_id, timestamp, grid_ci_g_per_kwh[, grid_price_usd_per_mwh, "
+                                     "cf_<tech>])")
     technologies: str | None = Field(None, description="technologies CSV (default: NREL ATB 2022 values "
                                      "from the assumptions table)")
     procure: list[str] = Field(default_factory=lambda: ["wind_onshore", "solar_pv", "geothermal"],
@@ -108,25 +122,64 @@ def write_json_schema(dest: Path = SCHEMA_FILE) -> Path:
     return dest
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file; relative paths in it resolve against its folder.
+class _ScenarioLoader(yaml.SafeLoader):
+    """YAML's safe loader without aliases (``*name``): scenario files never need them, and
+    refusing them at the first alias event makes "billion laughs" files fail at once."""
 
-    Bad files raise :class:`~siting.errors.SitingError` naming the file and the field."""
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise SitingError(f"{self.name}: line {mark.line + 1}: expected no YAML aliases "
+                              "(*name) in a scenario file")
+        return super().compose_node(parent, index)
+
+
+def load_scenario(path: str | Path, assumptions: Assumptions | None = None) -> Scenario:
+    """Read and validate a scenario YAML file; relative paths in it resolve against its folder.
+    UTF-8 (or the cp1252 fallback, see siting.data.validate), YAML safe loader without
+    aliases, fields validated by pydantic; every failure is one line naming file and field."""
+    a = assumptions or default_assumptions()
     p = Path(path)
-    if not p.is_file():
-        raise SitingError(f"{p}: scenario file not found")
+    if p.is_file() and p.stat().st_size > a["input_max_scenario_bytes"]:
+        raise SitingError(f"{p}: expected a scenario file under {a['input_max_scenario_bytes']:g} "
+                          f"bytes, got {p.stat().st_size} bytes")
+    text = read_text(p, "scenario")
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        loader = _ScenarioLoader(text)
+        loader.name = str(p)
+        try:
+            raw = loader.get_single_data()
+        finally:
+            loader.dispose()
+    except RecursionError:
+        raise SitingError(f"{p}: expected a flat mapping of scenario fields, got YAML nested "
+                          "too deeply to read") from None
     except yaml.YAMLError as exc:
-        raise SitingError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        why = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SitingError(f"{p}: {line}not valid YAML ({why})") from None
     if not isinstance(raw, dict):
-        raise SitingError(f"{p}: expected a mapping of scenario fields")
+        raise problem(p, None, None, "a mapping of scenario fields (name: ..., workloads: ...)",
+                      raw if not isinstance(raw, list) else "a list")
+    bad_keys = [k for k in raw if not isinstance(k, str)]
+    if bad_keys:
+        raise problem(p, None, None, "text field names", bad_keys[0])
     try:
-        return Scenario(**raw, base_dir=p.resolve().parent)
+        sc = Scenario(**raw, base_dir=p.resolve().parent)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(x) for x in err["loc"])
-        raise SitingError(f"{p}: field {where}: {err['msg']}") from None
+        raise pydantic_message(exc, p, model=Scenario) from None
+    check_scenario_numbers(sc, p, a)
+    return sc
+
+
+def check_scenario_numbers(sc: Scenario, source: str | Path, assumptions: Assumptions) -> None:
+    """Magnitudes pydantic's field rules do not cover: the horizon limit."""
+    limit = assumptions["input_max_horizon_hours"]
+    if sc.horizon_hours > limit:
+        raise problem(source, None, "horizon_hours", f"a number <= {limit:g} (limit "
+                      "input_max_horizon_hours in siting/resources/assumptions.csv)",
+                      sc.horizon_hours)
 
 
 # ------------------------------------------------------------------------------ tables
@@ -137,34 +190,50 @@ def _bools(df: pd.DataFrame, col: str, path) -> pd.Series:
     values = text.map(mapping)
     row = first_bad_row(values.isna())
     if row is not None:
-        raise SitingError(f"{path}: row {row + 2}, field {col}: expected true or false, "
-                          f"got {df[col].iloc[row]!r}")
+        raise problem(path, file_line(df, row), col, "true or false", df[col].iloc[row])
     return values.astype(bool)
 
 
-def read_sites_table(path: Path) -> pd.DataFrame:
+# tables are read as text, so numbers are parsed (and echoed in errors) as the user wrote them
+_AS_TEXT = {"dtype": str, "keep_default_na": False, "strict_fields": True}
+CI_MAX_G_PER_KWH = 2000  # above any grid's yearly average (coal-only ~1000-1100 gCO2e/kWh)
+
+
+def read_sites_table(path: Path, assumptions: Assumptions | None = None) -> pd.DataFrame:
     """Sites for the model, validated; optional columns filled with their defaults."""
-    return sites_from_frame(read_csv(path, "sites"), path)
+    return sites_from_frame(read_csv(path, "sites", **_AS_TEXT), path, assumptions)
 
 
-def sites_from_frame(df: pd.DataFrame, path: str | Path = "sites") -> pd.DataFrame:
+def sites_from_frame(df: pd.DataFrame, path: str | Path = "sites",
+                     assumptions: Assumptions | None = None) -> pd.DataFrame:
     """Validate a sites frame (errors name ``path``, row and field)."""
+    a = assumptions or default_assumptions()
     require_columns(df, SITES_REQUIRED, path)
+    if df.empty:
+        raise SitingError(f"{path}: no sites (header only)")
     out = pd.DataFrame({"site_id": id_column(df, "site_id", path)})
     out["lat"] = numeric_column(df, "lat", path, lo=-90, hi=90)
     out["lon"] = numeric_column(df, "lon", path, lo=-180, hi=180)
-    out["capacity_gpus"] = numeric_column(df, "capacity_gpus", path, lo=0)
+    out["capacity_gpus"] = numeric_column(df, "capacity_gpus", path, lo=0,
+                                          limit=a["input_max_capacity_gpus"],
+                                          limit_key="input_max_capacity_gpus")
     out["pue"] = numeric_column(df, "pue", path, lo=1.0, hi=5.0)
-    out["grid_ci_g_per_kwh"] = numeric_column(df, "grid_ci_g_per_kwh", path, lo=0, hi=2000)
-    out["renewable_mwh_per_year"] = numeric_column(df, "renewable_mwh_per_year", path, lo=0)
-    optional = {"capacity_mw": np.nan, "renewable_ci_g_per_kwh": np.nan, "embodied_t": 0.0}
-    for col, default in optional.items():
+    out["grid_ci_g_per_kwh"] = numeric_column(df, "grid_ci_g_per_kwh", path, lo=0,
+                                              hi=CI_MAX_G_PER_KWH)
+    out["renewable_mwh_per_year"] = numeric_column(df, "renewable_mwh_per_year", path, lo=0,
+                                                   limit=a["input_max_energy_mwh"],
+                                                   limit_key="input_max_energy_mwh")
+    optional = {"capacity_mw": (np.nan, "input_max_capacity_mw"),
+                "renewable_ci_g_per_kwh": (np.nan, None), "embodied_t": (0.0, "input_max_embodied_t")}
+    for col, (default, key) in optional.items():
         if col in df:
-            hi = 2000 if col == "renewable_ci_g_per_kwh" else None
-            out[col] = numeric_column(df, col, path, lo=0, hi=hi, required=False).fillna(default)
+            hi = CI_MAX_G_PER_KWH if col == "renewable_ci_g_per_kwh" else None
+            out[col] = numeric_column(df, col, path, lo=0, hi=hi, required=False,
+                                      limit=a[key] if key else None, limit_key=key
+                                      ).fillna(default)
         else:
             out[col] = default
-    hydro = assumption("lifecycle_hydro_g_per_kwh")
+    hydro = a["lifecycle_hydro_g_per_kwh"]
     out["renewable_ci_g_per_kwh"] = out["renewable_ci_g_per_kwh"].fillna(hydro)
     for col in ("name", "country_iso3", "kind"):
         out[col] = df[col].astype("string").fillna("") if col in df else ""
@@ -175,81 +244,99 @@ def sites_from_frame(df: pd.DataFrame, path: str | Path = "sites") -> pd.DataFra
     return out
 
 
-def read_workloads_table(path: Path) -> pd.DataFrame:
+def read_workloads_table(path: Path, assumptions: Assumptions | None = None) -> pd.DataFrame:
     """Workloads, validated, with ``gpu_power_kw`` resolved and IT ``energy_mwh`` computed."""
-    return workloads_from_frame(read_csv(path, "workloads"), path)
+    return workloads_from_frame(read_csv(path, "workloads", **_AS_TEXT), path, assumptions)
 
 
-def workloads_from_frame(df: pd.DataFrame, path: str | Path = "workloads") -> pd.DataFrame:
+GPU_POWER_MAX_KW = 100  # far above any accelerator's board power (B200: 1.2 kW)
+
+
+def workloads_from_frame(df: pd.DataFrame, path: str | Path = "workloads",
+                         assumptions: Assumptions | None = None) -> pd.DataFrame:
     """Validate a workloads frame (errors name ``path``, row and field)."""
+    a = assumptions or default_assumptions()
     require_columns(df, WORKLOADS_REQUIRED, path)
     if "gpu_power_kw" not in df and "gpu" not in df:
         raise SitingError(f"{path}: needs a gpu_power_kw or a gpu column")
+    if df.empty:
+        raise SitingError(f"{path}: no workloads (header only)")
     out = pd.DataFrame({"workload_id": id_column(df, "workload_id", path)})
-    out["gpu_hours"] = numeric_column(df, "gpu_hours", path, lo=0)
+    out["gpu_hours"] = numeric_column(df, "gpu_hours", path, gt=0, limit=a["input_max_gpu_hours"],
+                                      limit_key="input_max_gpu_hours")
     out["splittable"] = _bools(df, "splittable", path)
-    power = (numeric_column(df, "gpu_power_kw", path, lo=0, hi=100, required=False)
+    power = (numeric_column(df, "gpu_power_kw", path, gt=0, hi=GPU_POWER_MAX_KW, required=False)
              if "gpu_power_kw" in df else pd.Series(np.nan, index=df.index))
     if "gpu" in df:
-        names = df["gpu"].astype("string")
+        names = df["gpu"].astype("string").str.strip().replace("", pd.NA)
         need = power.isna()
         row = first_bad_row(need & names.isna())
         if row is not None:
-            raise SitingError(f"{path}: row {row + 2}: give gpu_power_kw or gpu")
+            raise problem(path, file_line(df, row), "gpu", "a GPU name (or a gpu_power_kw value)",
+                          df["gpu"].iloc[row])
         catalogue = {}
         for name in names[need].unique():  # once per distinct GPU name, not per row
             try:
                 catalogue[name] = gpu_power_w(name) / 1000.0
             except SitingError as exc:
-                row = first_bad_row(names == name)
-                raise SitingError(f"{path}: row {row + 2}, field gpu: {exc}") from None
-        power = power.fillna(names.map(catalogue))
-        out["gpu"] = names.map(lambda n: resolve_gpu(n) if n in catalogue else n).fillna("")
+                row = first_bad_row((names == name).fillna(False))
+                raise SitingError(f"{where(path, file_line(df, row), 'gpu')}: {exc}") from None
+        power = power.fillna(names.map(catalogue).astype(float))
+        given = names.astype(object)
+        resolved = given.map({n: resolve_gpu(n) for n in catalogue})
+        out["gpu"] = resolved.where(resolved.notna(), given).fillna("").astype(str)
     else:
         row = first_bad_row(power.isna())
         if row is not None:
-            raise SitingError(f"{path}: row {row + 2}, field gpu_power_kw: expected a number")
+            raise problem(path, file_line(df, row), "gpu_power_kw", "a finite number > 0",
+                          df["gpu_power_kw"].iloc[row])
         out["gpu"] = ""
     out["gpu_power_kw"] = power.astype(float)
-    default_oh = assumption("overhead_share_default")
+    default_oh = a["overhead_share_default"]
     out["overhead_share"] = (numeric_column(df, "overhead_share", path, lo=0, hi=10, required=False)
                              .fillna(default_oh) if "overhead_share" in df else default_oh)
     for col, default in (("start_month", 1), ("end_month", MONTHS)):
-        out[col] = (numeric_column(df, col, path, lo=1, hi=MONTHS, required=False)
+        out[col] = (numeric_column(df, col, path, lo=1, hi=MONTHS, integer=True, required=False)
                     .fillna(default).astype(int) if col in df else default)
     row = first_bad_row(out["start_month"] > out["end_month"])
     if row is not None:
-        raise SitingError(f"{path}: row {row + 2}: start_month after end_month")
+        raise problem(path, file_line(df, row), "end_month",
+                      f"a month >= start_month ({out['start_month'].iloc[row]})",
+                      df["end_month"].iloc[row])
     for col in ("start", "end"):  # optional dates (UTC) of the window; hourly periods use them
         if col in df:
             when = pd.to_datetime(df[col], utc=True, errors="coerce")
             row = first_bad_row(when.isna() & df[col].notna())
             if row is not None:
-                raise SitingError(f"{path}: row {row + 2}, field {col}: expected a date such as "
-                                  f"2022-03-01, got {str(df[col].iloc[row])[:60]!r}")
+                raise problem(path, file_line(df, row), col, "a date such as 2022-03-01", df[col].iloc[row])
             out[col] = when
     if "start" in out and "end" in out:
         row = first_bad_row(out["start"].notna() & out["end"].notna() & (out["end"] <= out["start"]))
         if row is not None:
-            raise SitingError(f"{path}: row {row + 2}: end is not after start")
+            raise problem(path, file_line(df, row), "end", "a date after start", df["end"].iloc[row])
     out["energy_mwh"] = out["gpu_hours"] * out["gpu_power_kw"] * (1 + out["overhead_share"]) / 1000
     return out
 
 
-def read_monthly_table(path: Path, site_ids: pd.Series) -> pd.DataFrame:
+def read_monthly_table(path: Path, site_ids: pd.Series, assumptions: Assumptions | None = None
+                       ) -> pd.DataFrame:
     """Monthly site data: one row per (site, month 1-12) for every site."""
-    df = read_csv(path, "monthly sites")
+    a = assumptions or default_assumptions()
+    df = read_csv(path, "monthly sites", **_AS_TEXT)
     require_columns(df, MONTHLY_REQUIRED, path)
-    out = pd.DataFrame({"site_id": df["site_id"].astype(str).str.strip()})
-    out["month"] = numeric_column(df, "month", path, lo=1, hi=MONTHS).astype(int)
-    out["renewable_mwh"] = numeric_column(df, "renewable_mwh", path, lo=0)
-    out["grid_ci_g_per_kwh"] = numeric_column(df, "grid_ci_g_per_kwh", path, lo=0, hi=2000)
+    out = pd.DataFrame({"site_id": known_names(df, "site_id", path, site_ids,
+                                               "a site_id of the sites table")})
+    out["month"] = numeric_column(df, "month", path, lo=1, hi=MONTHS, integer=True).astype(int)
+    out["renewable_mwh"] = numeric_column(df, "renewable_mwh", path, lo=0,
+                                          limit=a["input_max_energy_mwh"],
+                                          limit_key="input_max_energy_mwh")
+    out["grid_ci_g_per_kwh"] = numeric_column(df, "grid_ci_g_per_kwh", path, lo=0,
+                                              hi=CI_MAX_G_PER_KWH)
     row = first_bad_row(out.duplicated(["site_id", "month"]))
     if row is not None:
-        raise SitingError(f"{path}: row {row + 2}: duplicate site_id/month")
-    unknown = sorted(set(out["site_id"]) - set(site_ids))
-    if unknown:
-        raise SitingError(f"{path}: site_id(s) not in the sites table: {unknown[:5]}")
+        raise problem(path, file_line(df, row), "month",
+                      f"one row per site and month (site {out['site_id'].iloc[row]} repeats it)",
+                      df["month"].iloc[row])
     counts = out.groupby("site_id").size().reindex(site_ids, fill_value=0)
     short = counts[counts != MONTHS]
     if len(short):

@@ -14,8 +14,9 @@ import highspy
 import numpy as np
 import pulp
 
-from siting.errors import SitingError
+from siting.errors import Interrupted, SitingError
 from siting.model.formulation import MatrixModel
+from siting.model.interrupt import incumbent, run_interruptibly
 from siting.model.scenario import SolverOptions
 
 if TYPE_CHECKING:
@@ -131,7 +132,11 @@ def solve_highs(mm: MatrixModel, opts: SolverOptions, start: Start | None = None
             h.setOptionValue(option, value)
     if start is not None:
         h.setSolution(_solution(start.values))
-    h.run()
+    try:
+        run_interruptibly(h)
+    except Interrupted as exc:  # hand the best plan so far (if any) to the caller
+        exc.incumbent, exc.model = _interrupted_solution(h, mm, t0, exc.solver_running), mm
+        raise
     status = _HIGHS_STATUS.get(h.getModelStatus(), "error")
     info = h.getInfo()
     is_mip = bool(mm.integer.any())
@@ -152,6 +157,30 @@ def solve_highs(mm: MatrixModel, opts: SolverOptions, start: Start | None = None
     gap = _rel_gap(obj, bound) if is_mip else (0.0 if status == "optimal" else None)
     return RawSolution(status, obj, bound, gap, "highs", time.perf_counter() - t0, values,
                        detail={"highs_status": h.modelStatusToString(h.getModelStatus())})
+
+
+def _interrupted_solution(h: highspy.Highs, mm: MatrixModel, t0: float, solver_running: bool
+                          ) -> RawSolution | None:
+    """The incumbent of an interrupted HiGHS run as a RawSolution (status "interrupted"),
+    or None when HiGHS had no feasible plan yet. While the abandoned solver thread still runs
+    ``h`` is not touched: the plan comes from the improving-solution callback."""
+    bound = None
+    if solver_running:
+        best = incumbent(h)
+        if best is None or len(best[1]) != mm.n_cols:
+            return None
+        values = best[1]
+    else:
+        info = h.getInfo()
+        if info.primal_solution_status != 2:
+            return None
+        values = np.asarray(h.getSolution().col_value)
+        bound = float(info.mip_dual_bound) if mm.integer.any() else None
+    obj = float(mm.cost @ values)
+    bound = bound if bound is not None and math.isfinite(bound) else None
+    return RawSolution("interrupted", obj, bound, _rel_gap(obj, bound), "highs",
+                       time.perf_counter() - t0, values,
+                       detail={"highs_status": "interrupted"})
 
 
 def _solution(values: np.ndarray) -> highspy.HighsSolution:
@@ -185,7 +214,7 @@ def lp_duals(mm: MatrixModel, values: np.ndarray) -> LpDuals | None:
     if cont.any():
         h.changeColsBounds(int(cont.sum()), cols[cont].astype(np.int32), np.zeros(int(cont.sum())),
                            mm.classes.count[c_idx[cont]].astype(float))
-    h.run()
+    run_interruptibly(h)
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     sol = h.getSolution()

@@ -350,7 +350,8 @@ def explain_marginals(ranked: pd.DataFrame, sites: pd.DataFrame) -> str:
             "would save nothing (every marginal value is 0).")
 
 
-def build_report(solution: Solution, *, baseline: str = BASELINE_COUNTRY_ISO3, baseline_year: int | None = None,
+def build_report(solution: Solution, *, baseline: str = BASELINE_COUNTRY_ISO3,
+                 baseline_year: int | None = None,
                  site: str | None = None, assumptions: Assumptions | None = None) -> Report:
     """Everything the Markdown/HTML/CSV outputs show, as tables and dicts. Works on a solved
     :class:`Solution` (report inputs are computed from its model and kept in

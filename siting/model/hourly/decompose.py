@@ -114,7 +114,7 @@ class Decomposition:
         row_of = np.full(p.n_sites, -1)
         row_of[active] = np.arange(active.size)
         lam_cols, P_cols = m.cols["lam"], m.cols["P"]
-        lam, P = values[lam_cols], values[P_cols]
+        P = values[P_cols]
         added, worst = 0, 0.0
         for name in names:
             cred = values[m.cols[name]]
@@ -201,8 +201,13 @@ class Decomposition:
             return bool((cfe >= need - slack).all())
         return True
 
-    def solve(self, rel_gap: float = 1e-6, time_limit_s: float | None = None,
-              threads: int | None = None, max_rounds: int = 1000) -> HourlyRaw:
+    def solve(
+        self,
+        rel_gap: float = 1e-6,
+        time_limit_s: float | None = None,
+        threads: int | None = None,
+        max_rounds: int = 1000,
+    ) -> HourlyRaw:
         """Cut until the plan is proven within ``rel_gap`` (or the limits are hit)."""
         t0 = time.perf_counter()
         h, m = self.h, self.m
@@ -217,8 +222,9 @@ class Decomposition:
         phases = ("lp", "mip") if int_cols.size else ("lp",)
         for phase in phases:
             if phase == "mip":
-                h.changeColsIntegrality(int_cols.size, int_cols,
-                                        np.full(int_cols.size, highspy.HighsVarType.kInteger))
+                h.changeColsIntegrality(
+                    int_cols.size, int_cols, np.full(int_cols.size, highspy.HighsVarType.kInteger)
+                )
                 h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
             while rounds < max_rounds:
                 rounds += 1
@@ -232,11 +238,14 @@ class Decomposition:
                 self._pool = []
                 h.run()
                 ms = h.getModelStatus()
-                if ms in (highspy.HighsModelStatus.kInfeasible,
-                          highspy.HighsModelStatus.kUnboundedOrInfeasible):
+                if ms in (
+                    highspy.HighsModelStatus.kInfeasible,
+                    highspy.HighsModelStatus.kUnboundedOrInfeasible,
+                ):
                     self._relax(int_cols)
-                    return HourlyRaw("infeasible", None, None, None, None, time.perf_counter() - t0,
-                                     rounds, self.n_cuts)
+                    return HourlyRaw(
+                        "infeasible", None, None, None, None, time.perf_counter() - t0, rounds, self.n_cuts
+                    )
                 info = h.getInfo()
                 if info.primal_solution_status != 2:
                     break
@@ -257,8 +266,11 @@ class Decomposition:
                         best, best_obj = ex, float(m.cost @ ex)
                     more, _ = self.add_cuts(other, names, CUT_TOL)
                     added += more
-                gap = (None if best is None or bound is None
-                       else max(0.0, best_obj - bound) / max(abs(best_obj), 1e-9))
+                gap = (
+                    None
+                    if best is None or bound is None
+                    else max(0.0, best_obj - bound) / max(abs(best_obj), 1e-9)
+                )
                 if not final_phase:
                     if added == 0:
                         break
@@ -276,8 +288,17 @@ class Decomposition:
             status = "feasible"
         gap = None if bound is None else max(0.0, best_obj - bound) / max(abs(best_obj), 1e-9)
         del credit_limits
-        return HourlyRaw(status, best_obj, bound, gap, best, solve_s, rounds, self.n_cuts,
-                         detail={"worst_credit_violation": worst})
+        return HourlyRaw(
+            status,
+            best_obj,
+            bound,
+            gap,
+            best,
+            solve_s,
+            rounds,
+            self.n_cuts,
+            detail={"worst_credit_violation": worst},
+        )
 
     @staticmethod
     def _start(values: np.ndarray) -> highspy.HighsSolution:
@@ -297,12 +318,18 @@ class Decomposition:
         """Back to the LP relaxation, so the next objective starts with LP rounds."""
         self.h.stopCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
         if int_cols.size:
-            self.h.changeColsIntegrality(int_cols.size, int_cols,
-                                         np.full(int_cols.size, highspy.HighsVarType.kContinuous))
+            self.h.changeColsIntegrality(
+                int_cols.size, int_cols, np.full(int_cols.size, highspy.HighsVarType.kContinuous)
+            )
 
 
-def solve_explicit(p: HourlyProblem, obj: Objective, rel_gap: float = 1e-6,
-                   time_limit_s: float | None = None, threads: int | None = None):
+def solve_explicit(
+    p: HourlyProblem,
+    obj: Objective,
+    rel_gap: float = 1e-6,
+    time_limit_s: float | None = None,
+    threads: int | None = None,
+):
     """The explicit hourly model, as written, handed to HiGHS (reference and storage path)."""
     t0 = time.perf_counter()
     m = create_model(p, obj, "explicit")
@@ -325,5 +352,12 @@ def solve_explicit(p: HourlyProblem, obj: Objective, rel_gap: float = 1e-6,
     bound = float(info.mip_dual_bound) if is_mip else obj_val
     gap = max(0.0, obj_val - bound) / max(abs(obj_val), 1e-9) if math.isfinite(bound) else None
     status = "optimal" if ms == highspy.HighsModelStatus.kOptimal else "feasible"
-    return HourlyRaw(status, obj_val, bound, gap, x, time.perf_counter() - t0,
-                     detail={"build_s": build_s, "n_cols": m.n_cols, "n_rows": h.getNumRow()}), m
+    return HourlyRaw(
+        status,
+        obj_val,
+        bound,
+        gap,
+        x,
+        time.perf_counter() - t0,
+        detail={"build_s": build_s, "n_cols": m.n_cols, "n_rows": h.getNumRow()},
+    ), m

@@ -50,8 +50,7 @@ CREDITS = ("cred_co2", "cred_cost", "cfe")
 
 def credit_weights(p: HourlyProblem) -> dict[str, np.ndarray]:
     """(S, T) weight of one MWh of clean energy used, per credit."""
-    return {"cred_co2": co2_t_per_mwh(p.grid_ci), "cred_cost": p.price,
-            "cfe": np.ones_like(p.grid_ci)}
+    return {"cred_co2": co2_t_per_mwh(p.grid_ci), "cred_cost": p.price, "cfe": np.ones_like(p.grid_ci)}
 
 
 # ------------------------------------------------------------------ families
@@ -65,12 +64,19 @@ def define_assignment(m: LinearModel, p: HourlyProblem) -> None:
     m.add_rows("assign", w_idx, x, 1.0, W, 1.0, 1.0)
     n = W * S
     r = np.arange(n)
-    m.add_rows("x_le_y", np.concatenate([r, r]), np.concatenate([x.ravel(), y[s_idx.ravel()]]),
-               np.concatenate([np.ones(n), -np.ones(n)]), n, -np.inf, 0.0)
+    m.add_rows(
+        "x_le_y",
+        np.concatenate([r, r]),
+        np.concatenate([x.ravel(), y[s_idx.ravel()]]),
+        np.concatenate([np.ones(n), -np.ones(n)]),
+        n,
+        -np.inf,
+        0.0,
+    )
 
 
 def define_load(m: LinearModel, p: HourlyProblem) -> None:
-    S, W, J = p.n_sites, p.n_workloads, p.segments.n
+    S, J = p.n_sites, p.segments.n
     x = m.cols["x"]
     lam = m.add_vars("lam", (S, J), 0.0, np.inf)
     pue = p.sites["pue"].to_numpy(float)
@@ -95,16 +101,23 @@ def define_capacity(m: LinearModel, p: HourlyProblem) -> None:
         rows += [s * J + j_i, s * J + np.arange(J)]
         cols += [x[w_i, s], np.full(J, y[s])]
         vals += [gw[w_i, j_i], np.full(J, -cap[s])]
-    m.add_rows("gpu_capacity", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals),
-               S * J, -np.inf, 0.0)
+    m.add_rows(
+        "gpu_capacity", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), S * J, -np.inf, 0.0
+    )
     cap_mw = p.sites["capacity_mw"].to_numpy(float)
     capped = np.flatnonzero(np.isfinite(cap_mw) & (cap_mw > 0))
     if capped.size:
         n = capped.size * J
         r = np.arange(n)
-        m.add_rows("mw_capacity", np.concatenate([r, r]),
-                   np.concatenate([lam[capped].ravel(), np.repeat(y[capped], J)]),
-                   np.concatenate([np.ones(n), -np.repeat(cap_mw[capped], J)]), n, -np.inf, 0.0)
+        m.add_rows(
+            "mw_capacity",
+            np.concatenate([r, r]),
+            np.concatenate([lam[capped].ravel(), np.repeat(y[capped], J)]),
+            np.concatenate([np.ones(n), -np.repeat(cap_mw[capped], J)]),
+            n,
+            -np.inf,
+            0.0,
+        )
 
 
 def define_procurement(m: LinearModel, p: HourlyProblem) -> None:
@@ -115,15 +128,28 @@ def define_procurement(m: LinearModel, p: HourlyProblem) -> None:
     lim = np.argwhere(np.isfinite(pot) & (pot > 0))
     if len(lim):
         r = np.arange(len(lim))
-        m.add_rows("procure_le_y", np.concatenate([r, r]),
-                   np.concatenate([P[lim[:, 0], lim[:, 1]], y[lim[:, 0]]]),
-                   np.concatenate([np.ones(len(lim)), -pot[lim[:, 0], lim[:, 1]]]), len(lim), -np.inf, 0.0)
+        m.add_rows(
+            "procure_le_y",
+            np.concatenate([r, r]),
+            np.concatenate([P[lim[:, 0], lim[:, 1]], y[lim[:, 0]]]),
+            np.concatenate([np.ones(len(lim)), -pot[lim[:, 0], lim[:, 1]]]),
+            len(lim),
+            -np.inf,
+            0.0,
+        )
     if p.has_storage:
         m.add_vars("E", (S,), 0.0, p.storage_potential_mwh)
         E, n = m.cols["E"], S
         r = np.arange(n)
-        m.add_rows("storage_le_y", np.concatenate([r, r]), np.concatenate([E, y]),
-                   np.concatenate([np.ones(n), -p.storage_potential_mwh]), n, -np.inf, 0.0)
+        m.add_rows(
+            "storage_le_y",
+            np.concatenate([r, r]),
+            np.concatenate([E, y]),
+            np.concatenate([np.ones(n), -p.storage_potential_mwh]),
+            n,
+            -np.inf,
+            0.0,
+        )
 
 
 def define_credits(m: LinearModel, p: HourlyProblem) -> None:
@@ -138,8 +164,17 @@ def define_credits(m: LinearModel, p: HourlyProblem) -> None:
         add_credit_cuts(m, name, c, lam, P, a, b, tag="init")
 
 
-def add_credit_cuts(m: LinearModel, name: str, cred, lam, P, a_lam: np.ndarray, b_P: np.ndarray,
-                    tag: str, sites: np.ndarray | None = None) -> None:
+def add_credit_cuts(
+    m: LinearModel,
+    name: str,
+    cred,
+    lam,
+    P,
+    a_lam: np.ndarray,
+    b_P: np.ndarray,
+    tag: str,
+    sites: np.ndarray | None = None,
+) -> None:
     """Rows ``cred_s <= a_s . lam_s`` and ``cred_s <= b_s . P_s`` (initial cuts)."""
     S = len(cred)
     sites = np.arange(S) if sites is None else sites
@@ -165,7 +200,9 @@ def define_hourly_balance(m: LinearModel, p: HourlyProblem) -> None:
         rows += [s * T + t, s * T + t]
         cols += [mm[s], lam[s, seg]]
         vals += [np.ones(T), -np.ones(T)]
-    m.add_rows("m_le_load", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), S * T, -np.inf, 0.0)
+    m.add_rows(
+        "m_le_load", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), S * T, -np.inf, 0.0
+    )
     storage = p.has_storage
     if storage:
         ch = m.add_vars("ch", (S, T), 0.0, np.inf)
@@ -184,7 +221,9 @@ def define_hourly_balance(m: LinearModel, p: HourlyProblem) -> None:
             rows += [s * T + t, s * T + t]
             cols += [ch[s], dis[s]]
             vals += [np.ones(T), -np.ones(T)]
-    m.add_rows("m_le_supply", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), S * T, -np.inf, 0.0)
+    m.add_rows(
+        "m_le_supply", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), S * T, -np.inf, 0.0
+    )
     if storage:
         E = m.cols["E"]
         eta, dur = p.storage["efficiency"], p.storage["duration_h"]
@@ -193,12 +232,24 @@ def define_hourly_balance(m: LinearModel, p: HourlyProblem) -> None:
             rows += [s * T + t] * 4
             cols += [soc[s], soc[s, (t - 1) % T], ch[s], dis[s]]
             vals += [np.ones(T), -np.ones(T), -eta * np.ones(T), np.ones(T)]
-        m.add_rows("soc_balance", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), S * T, 0.0, 0.0)
-        for name, var, scale in (("charge_le_power", ch, 1.0 / dur), ("discharge_le_power", dis, 1.0 / dur),
-                                 ("soc_le_energy", soc, 1.0)):
+        m.add_rows(
+            "soc_balance", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), S * T, 0.0, 0.0
+        )
+        for name, var, scale in (
+            ("charge_le_power", ch, 1.0 / dur),
+            ("discharge_le_power", dis, 1.0 / dur),
+            ("soc_le_energy", soc, 1.0),
+        ):
             r = np.arange(S * T)
-            m.add_rows(name, np.concatenate([r, r]), np.concatenate([var.ravel(), np.repeat(E, T)]),
-                       np.concatenate([np.ones(S * T), -scale * np.ones(S * T)]), S * T, -np.inf, 0.0)
+            m.add_rows(
+                name,
+                np.concatenate([r, r]),
+                np.concatenate([var.ravel(), np.repeat(E, T)]),
+                np.concatenate([np.ones(S * T), -scale * np.ones(S * T)]),
+                S * T,
+                -np.inf,
+                0.0,
+            )
     for name, v in credit_weights(p).items():
         cred = m.cols[name]
         rows = np.concatenate([np.repeat(np.arange(S), T), np.arange(S)])

@@ -17,10 +17,21 @@ from siting.errors import SitingError
 from siting.model.hourly.problem import HourlyProblem, Objective, technology_table
 from siting.timegrid import TimeGrid
 
-TECH_LIFECYCLE_KEY = {"wind_onshore": "wind", "wind_offshore": "wind", "solar_pv": "solar",
-                      "geothermal": "geothermal", "hydro_ror": "hydro", "hydro_reservoir": "hydro"}
-TECH_COLUMNS = ["technology", "lifecycle_ci_g_per_kwh", "capex_usd_per_kw", "fixed_om_usd_per_kw_year",
-                "lifetime_years"]
+TECH_LIFECYCLE_KEY = {
+    "wind_onshore": "wind",
+    "wind_offshore": "wind",
+    "solar_pv": "solar",
+    "geothermal": "geothermal",
+    "hydro_ror": "hydro",
+    "hydro_reservoir": "hydro",
+}
+TECH_COLUMNS = [
+    "technology",
+    "lifecycle_ci_g_per_kwh",
+    "capex_usd_per_kw",
+    "fixed_om_usd_per_kw_year",
+    "lifetime_years",
+]
 
 
 def default_technologies(a: Assumptions, names) -> pd.DataFrame:
@@ -28,14 +39,23 @@ def default_technologies(a: Assumptions, names) -> pd.DataFrame:
     rows = []
     for k in names:
         if f"tech_{k}_capex_usd_per_kw" not in a:
-            known = sorted({key[5:].rsplit("_capex", 1)[0] for key in a.keys()
-                            if key.startswith("tech_") and key.endswith("_capex_usd_per_kw")})
+            known = sorted(
+                {
+                    key[5:].rsplit("_capex", 1)[0]
+                    for key in a.keys()
+                    if key.startswith("tech_") and key.endswith("_capex_usd_per_kw")
+                }
+            )
             raise SitingError(f"procure: unknown technology {k!r}; known: {', '.join(known)}")
-        rows.append({"technology": k,
-                     "lifecycle_ci_g_per_kwh": a.lifecycle_g_per_kwh(TECH_LIFECYCLE_KEY.get(k, "other")),
-                     "capex_usd_per_kw": a[f"tech_{k}_capex_usd_per_kw"],
-                     "fixed_om_usd_per_kw_year": a[f"tech_{k}_fixed_om_usd_per_kw_year"],
-                     "lifetime_years": a[f"tech_{k}_lifetime_years"]})
+        rows.append(
+            {
+                "technology": k,
+                "lifecycle_ci_g_per_kwh": a.lifecycle_g_per_kwh(TECH_LIFECYCLE_KEY.get(k, "other")),
+                "capex_usd_per_kw": a[f"tech_{k}_capex_usd_per_kw"],
+                "fixed_om_usd_per_kw_year": a[f"tech_{k}_fixed_om_usd_per_kw_year"],
+                "lifetime_years": a[f"tech_{k}_lifetime_years"],
+            }
+        )
     return pd.DataFrame(rows).set_index("technology")
 
 
@@ -43,8 +63,12 @@ def read_technologies(path: Path, names) -> pd.DataFrame:
     df = read_csv(path, "technologies")
     require_columns(df, TECH_COLUMNS, path)
     out = pd.DataFrame({"technology": df["technology"].astype(str).str.strip()})
-    for col, lo, hi in (("lifecycle_ci_g_per_kwh", 0, 2000), ("capex_usd_per_kw", 0, 1e6),
-                        ("fixed_om_usd_per_kw_year", 0, 1e5), ("lifetime_years", 1, 200)):
+    for col, lo, hi in (
+        ("lifecycle_ci_g_per_kwh", 0, 2000),
+        ("capex_usd_per_kw", 0, 1e6),
+        ("fixed_om_usd_per_kw_year", 0, 1e5),
+        ("lifetime_years", 1, 200),
+    ):
         out[col] = numeric_column(df, col, path, lo=lo, hi=hi)
     out = out.set_index("technology")
     missing = [k for k in names if k not in out.index]
@@ -87,13 +111,17 @@ def read_sites_hourly(path: Path, site_ids: pd.Series, grid: TimeGrid, techs) ->
     ts = pd.to_datetime(df["timestamp"], utc=True, errors="coerce")
     if ts.isna().any():
         row = int(np.flatnonzero(ts.isna().to_numpy())[0])
-        raise SitingError(f"{path}: row {row + 2}, field timestamp: expected an ISO time, "
-                          f"got {str(df['timestamp'].iloc[row])[:60]!r}")
+        raise SitingError(
+            f"{path}: row {row + 2}, field timestamp: expected an ISO time, "
+            f"got {str(df['timestamp'].iloc[row])[:60]!r}"
+        )
     order = {s: i for i, s in enumerate(site_ids)}
     s_idx = df["site_id"].astype(str).str.strip().map(order)
     if s_idx.isna().any():
         row = int(np.flatnonzero(s_idx.isna().to_numpy())[0])
-        raise SitingError(f"{path}: row {row + 2}, field site_id: {df['site_id'].iloc[row]!r} is not in the sites table")
+        raise SitingError(
+            f"{path}: row {row + 2}, field site_id: {df['site_id'].iloc[row]!r} is not in the sites table"
+        )
     t_idx = ((ts - grid.start) / pd.Timedelta(hours=1)).to_numpy()
     inside = (t_idx >= 0) & (t_idx < grid.n_hours) & (t_idx == np.floor(t_idx))
     S, T = len(site_ids), grid.n_hours
@@ -104,8 +132,10 @@ def read_sites_hourly(path: Path, site_ids: pd.Series, grid: TimeGrid, techs) ->
         raise SitingError(f"{path}: site {site_ids.iloc[s]!r} has two rows for {grid.timestamps[t]}")
     if (seen == 0).any():
         s, t = np.argwhere(seen == 0)[0]
-        raise SitingError(f"{path}: site {site_ids.iloc[s]!r} has no row for {grid.timestamps[t]:%Y-%m-%d %H:%M} "
-                          f"UTC; every site needs every hour of the time grid ({grid})")
+        raise SitingError(
+            f"{path}: site {site_ids.iloc[s]!r} has no row for {grid.timestamps[t]:%Y-%m-%d %H:%M} "
+            f"UTC; every site needs every hour of the time grid ({grid})"
+        )
 
     def field(col, lo, hi):
         vals = numeric_column(df, col, path, lo=lo, hi=hi).to_numpy(float)
@@ -123,28 +153,42 @@ def read_sites_hourly(path: Path, site_ids: pd.Series, grid: TimeGrid, techs) ->
 
 def site_potentials(sites: pd.DataFrame, techs, a: Assumptions) -> np.ndarray:
     """(S, K) MW each site may procure: the sites table's ``<tech>_potential_mw`` or the default.
-    Geothermal only where existing geothermal plants show a resource (``existing_renewable_geothermal_mwh_per_year``
+    Geothermal only where existing geothermal plants show a resource
+    (``existing_renewable_geothermal_mwh_per_year``
     > 0, when the table has it)."""
     out = np.zeros((len(sites), len(techs)))
     for k, tech in enumerate(techs):
         col = f"{tech}_potential_mw"
         default = a[f"tech_{tech}_potential_mw_default"]
-        vals = (numeric_column(sites, col, "sites", lo=0, required=False).fillna(default).to_numpy(float)
-                if col in sites else np.full(len(sites), default))
-        if tech == "geothermal" and col not in sites and "existing_renewable_geothermal_mwh_per_year" in sites:
-            vals = np.where(sites["existing_renewable_geothermal_mwh_per_year"].to_numpy(float) > 0, vals, 0.0)
+        vals = (
+            numeric_column(sites, col, "sites", lo=0, required=False).fillna(default).to_numpy(float)
+            if col in sites
+            else np.full(len(sites), default)
+        )
+        if (
+            tech == "geothermal"
+            and col not in sites
+            and "existing_renewable_geothermal_mwh_per_year" in sites
+        ):
+            vals = np.where(
+                sites["existing_renewable_geothermal_mwh_per_year"].to_numpy(float) > 0, vals, 0.0
+            )
         out[:, k] = vals
     return out
 
 
-def build_hourly_problem(scenario, sites: pd.DataFrame, workloads: pd.DataFrame,
-                         sites_raw: pd.DataFrame | None = None) -> HourlyProblem:
+def build_hourly_problem(
+    scenario, sites: pd.DataFrame, workloads: pd.DataFrame, sites_raw: pd.DataFrame | None = None
+) -> HourlyProblem:
     """The hourly problem of ``scenario`` from validated sites and workloads tables."""
     a = scenario.resolved_assumptions()
     grid = TimeGrid.year(scenario.year or int(a["timegrid_year"]))
     techs_named = list(scenario.procure)
-    techs = (read_technologies(scenario.path(scenario.technologies), techs_named) if scenario.technologies
-             else default_technologies(a, techs_named))
+    techs = (
+        read_technologies(scenario.path(scenario.technologies), techs_named)
+        if scenario.technologies
+        else default_technologies(a, techs_named)
+    )
     techs = technology_table(techs, a["discount_rate"])
     raw = sites if sites_raw is None else sites_raw
     S, T, K = len(sites), grid.n_hours, len(techs_named)
@@ -163,8 +207,16 @@ def build_hourly_problem(scenario, sites: pd.DataFrame, workloads: pd.DataFrame,
             for i, tech in enumerate(missing):
                 cf[:, techs_named.index(tech)] = cf_built[:, i]
             provenance.append(prov)
-        provenance.append(pd.DataFrame({"site_id": sites["site_id"], "series": "grid_ci",
-                                        "source": str(scenario.sites_hourly), "resolution": "hourly"}))
+        provenance.append(
+            pd.DataFrame(
+                {
+                    "site_id": sites["site_id"],
+                    "series": "grid_ci",
+                    "source": str(scenario.sites_hourly),
+                    "resolution": "hourly",
+                }
+            )
+        )
     else:
         grid_ci, prov = _grid_ci(sites, grid, a, scenario.data_runtime)
         provenance.append(prov)
@@ -175,25 +227,47 @@ def build_hourly_problem(scenario, sites: pd.DataFrame, workloads: pd.DataFrame,
         price = np.full((S, T), a["grid_price_usd_per_mwh_default"])
     sites = sites.copy()
     sites["capacity_mw"] = np.where(sites["capacity_mw"].fillna(0) > 0, sites["capacity_mw"], np.inf)
-    sites["fixed_cost_usd"] = (numeric_column(raw, "fixed_cost_usd", "sites", lo=0, required=False)
-                               .fillna(a["fixed_cost_usd_default"]).to_numpy(float)
-                               if "fixed_cost_usd" in raw else a["fixed_cost_usd_default"])
-    storage_mwh = (numeric_column(raw, "storage_potential_mwh", "sites", lo=0, required=False)
-                   .fillna(a["storage_potential_mwh_default"]).to_numpy(float)
-                   if "storage_potential_mwh" in raw else np.full(S, a["storage_potential_mwh_default"]))
+    sites["fixed_cost_usd"] = (
+        numeric_column(raw, "fixed_cost_usd", "sites", lo=0, required=False)
+        .fillna(a["fixed_cost_usd_default"])
+        .to_numpy(float)
+        if "fixed_cost_usd" in raw
+        else a["fixed_cost_usd_default"]
+    )
+    storage_mwh = (
+        numeric_column(raw, "storage_potential_mwh", "sites", lo=0, required=False)
+        .fillna(a["storage_potential_mwh_default"])
+        .to_numpy(float)
+        if "storage_potential_mwh" in raw
+        else np.full(S, a["storage_potential_mwh_default"])
+    )
     from siting.accounting import annuity_usd_per_kw_year
 
-    storage = {"annuity_usd_per_kwh_year": annuity_usd_per_kw_year(
-        a["storage_capex_usd_per_kwh"], a["storage_fixed_om_usd_per_kwh_year"], a["storage_lifetime_years"],
-        a["discount_rate"]), "efficiency": a["storage_round_trip_efficiency"], "duration_h": a["storage_duration_h"]}
+    storage = {
+        "annuity_usd_per_kwh_year": annuity_usd_per_kw_year(
+            a["storage_capex_usd_per_kwh"],
+            a["storage_fixed_om_usd_per_kwh_year"],
+            a["storage_lifetime_years"],
+            a["discount_rate"],
+        ),
+        "efficiency": a["storage_round_trip_efficiency"],
+        "duration_h": a["storage_duration_h"],
+    }
     return HourlyProblem(
-        name=scenario.name, grid=grid, sites=sites.reset_index(drop=True),
+        name=scenario.name,
+        grid=grid,
+        sites=sites.reset_index(drop=True),
         workloads=workload_windows(workloads, grid, scenario.path(scenario.workloads)).reset_index(drop=True),
-        grid_ci=np.asarray(grid_ci, float), price=np.asarray(price, float), technologies=techs, cf=cf,
+        grid_ci=np.asarray(grid_ci, float),
+        price=np.asarray(price, float),
+        technologies=techs,
+        cf=cf,
         potential_mw=site_potentials(raw.reset_index(drop=True), techs_named, a),
-        storage_potential_mwh=storage_mwh if (storage_mwh > 0).any() else None, storage=storage,
+        storage_potential_mwh=storage_mwh if (storage_mwh > 0).any() else None,
+        storage=storage,
         max_sites=scenario.max_sites,
-        provenance=pd.concat(provenance, ignore_index=True) if provenance else pd.DataFrame())
+        provenance=pd.concat(provenance, ignore_index=True) if provenance else pd.DataFrame(),
+    )
 
 
 def _mirror():
@@ -226,6 +300,11 @@ def _profiles(sites, grid, techs, a, runtime):
 
 
 def objective_of(scenario) -> Objective:
-    return Objective(kind=scenario.objective, co2_cap_t=scenario.co2_cap_t, budget_usd=scenario.budget_usd,
-                     carbon_price_usd_per_t=scenario.carbon_price_usd_per_t, cfe_target=scenario.cfe_target,
-                     cfe_scope=scenario.cfe_scope)
+    return Objective(
+        kind=scenario.objective,
+        co2_cap_t=scenario.co2_cap_t,
+        budget_usd=scenario.budget_usd,
+        carbon_price_usd_per_t=scenario.carbon_price_usd_per_t,
+        cfe_target=scenario.cfe_target,
+        cfe_scope=scenario.cfe_scope,
+    )

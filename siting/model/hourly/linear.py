@@ -80,8 +80,9 @@ class LinearModel:
         lp.a_matrix_.value_ = A.data
         ints = np.concatenate(self.integer)
         if integer and ints.any():
-            lp.integrality_ = np.where(ints, highspy.HighsVarType.kInteger,
-                                       highspy.HighsVarType.kContinuous).tolist()
+            lp.integrality_ = np.where(
+                ints, highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
+            ).tolist()
         h = new_highs()
         h.passModel(lp)
         return h

@@ -26,14 +26,17 @@ def check_hourly_feasibility(p: HourlyProblem) -> None:
     if busy[j] > cap.sum() * (1 + 1e-9):
         raise InfeasibleError(
             f"{busy[j]:,.0f} GPUs are busy at once in {p.segments.labels[j]} but the "
-            f"{'largest ' + str(p.max_sites) + ' ' if p.max_sites else ''}sites hold {cap.sum():,.0f} GPUs")
+            f"{'largest ' + str(p.max_sites) + ' ' if p.max_sites else ''}sites hold {cap.sum():,.0f} GPUs"
+        )
     unsplit = ~p.workloads["splittable"].to_numpy(bool)
     if unsplit.any():
         big = p.gpus_busy[unsplit].max()
         if big > p.sites["capacity_gpus"].max() * (1 + 1e-9):
             wid = p.workloads.loc[unsplit, "workload_id"].iloc[int(np.argmax(p.gpus_busy[unsplit]))]
-            raise InfeasibleError(f"workload {wid} needs {big:,.0f} GPUs at once and cannot be split; "
-                                  f"the largest site holds {p.sites['capacity_gpus'].max():,.0f}")
+            raise InfeasibleError(
+                f"workload {wid} needs {big:,.0f} GPUs at once and cannot be split; "
+                f"the largest site holds {p.sites['capacity_gpus'].max():,.0f}"
+            )
 
 
 def pick_formulation(p: HourlyProblem, formulation: str) -> str:
@@ -57,9 +60,17 @@ def _solve(p, obj, formulation, rel_gap, time_limit_s, threads, master: Decompos
     return master.solve(rel_gap, time_limit_s, threads), master.m, master
 
 
-def optimize_hourly(p: HourlyProblem, obj: Objective, *, rel_gap: float = 1e-4,
-                    time_limit_s: float | None = None, threads: int | None = None,
-                    formulation: str = "auto", pareto_points: int = 0, progress=None) -> Solution:
+def optimize_hourly(
+    p: HourlyProblem,
+    obj: Objective,
+    *,
+    rel_gap: float = 1e-4,
+    time_limit_s: float | None = None,
+    threads: int | None = None,
+    formulation: str = "auto",
+    pareto_points: int = 0,
+    progress=None,
+) -> Solution:
     """The least-CO2 (or least-cost, ...) plan of ``p`` hour by hour, exact to ``rel_gap``."""
     t0 = time.perf_counter()
     check_hourly_feasibility(p)
@@ -68,8 +79,9 @@ def optimize_hourly(p: HourlyProblem, obj: Objective, *, rel_gap: float = 1e-4,
     _raise_if_unsolved(raw, obj)
     pareto = None
     if pareto_points >= 2:
-        pareto = pareto_front(p, obj, pareto_points, formulation, rel_gap, time_limit_s, threads,
-                              master, progress)
+        pareto = pareto_front(
+            p, obj, pareto_points, formulation, rel_gap, time_limit_s, threads, master, progress
+        )
         if master is not None:  # the persistent master was re-aimed: restore the plan's model
             master.set_objective(obj)
     build_s = time.perf_counter() - t0 - raw.solve_s
@@ -78,19 +90,37 @@ def optimize_hourly(p: HourlyProblem, obj: Objective, *, rel_gap: float = 1e-4,
 
 def _raise_if_unsolved(raw: HourlyRaw, obj: Objective) -> None:
     if raw.status == "infeasible":
-        limits = [f"{k} {v:g}" for k, v in (("co2_cap_t", obj.co2_cap_t), ("budget_usd", obj.budget_usd),
-                                              ("cfe_target", obj.cfe_target)) if v is not None]
-        raise InfeasibleError("no plan meets " + (", ".join(limits) if limits else "the capacity limits")
-                              + " (the solver proved it)")
+        limits = [
+            f"{k} {v:g}"
+            for k, v in (
+                ("co2_cap_t", obj.co2_cap_t),
+                ("budget_usd", obj.budget_usd),
+                ("cfe_target", obj.cfe_target),
+            )
+            if v is not None
+        ]
+        raise InfeasibleError(
+            "no plan meets "
+            + (", ".join(limits) if limits else "the capacity limits")
+            + " (the solver proved it)"
+        )
     if raw.values is None:
         from siting.model.optimize import NoSolutionError
 
         raise NoSolutionError("no feasible plan found within the time limit; raise solver.time_limit_s")
 
 
-def pareto_front(p: HourlyProblem, obj: Objective, n_points: int, formulation: str, rel_gap: float,
-                 time_limit_s: float | None, threads: int | None, master: Decomposition | None,
-                 progress=None) -> pd.DataFrame:
+def pareto_front(
+    p: HourlyProblem,
+    obj: Objective,
+    n_points: int,
+    formulation: str,
+    rel_gap: float,
+    time_limit_s: float | None,
+    threads: int | None,
+    master: Decomposition | None,
+    progress=None,
+) -> pd.DataFrame:
     """Cost against CO2 by the epsilon-constraint method: the least-cost and least-CO2 plans
     (keeping ``cfe_target``), then least cost with ``co2 <= eps`` at ``n_points - 2`` evenly
     spaced caps between them. The decomposed master keeps its cuts from point to point."""
@@ -107,9 +137,20 @@ def pareto_front(p: HourlyProblem, obj: Objective, n_points: int, formulation: s
             return None
         sol = build_hourly_solution(p, o, m, raw, formulation, 0.0)
         s = sol.summary
-        rows.append({"point": label, "co2_cap_t": o.co2_cap_t, "status": raw.status, "co2_t": s["co2_t"],
-                     "cost_usd": s["cost_usd"], "cfe": s["cfe"], "co2_location_t": s["co2_location_t"],
-                     "n_sites_open": s["n_sites_open"], "gap": raw.gap, "solve_s": round(raw.solve_s, 3)})
+        rows.append(
+            {
+                "point": label,
+                "co2_cap_t": o.co2_cap_t,
+                "status": raw.status,
+                "co2_t": s["co2_t"],
+                "cost_usd": s["cost_usd"],
+                "cfe": s["cfe"],
+                "co2_location_t": s["co2_location_t"],
+                "n_sites_open": s["n_sites_open"],
+                "gap": raw.gap,
+                "solve_s": round(raw.solve_s, 3),
+            }
+        )
         if progress:
             progress(len(rows), n_points)
         return s
@@ -117,8 +158,11 @@ def pareto_front(p: HourlyProblem, obj: Objective, n_points: int, formulation: s
     cheap = run(replace(base, kind="min_cost"), "least cost")
     # the least-CO2 end is lexicographic: least cost among the plans within rel_gap of least CO2
     least_co2 = run(replace(base, kind="min_co2"), "least CO2", record=False)
-    clean = None if least_co2 is None else run(
-        replace(base, kind="min_cost", co2_cap_t=least_co2 * (1 + rel_gap) + 1e-9), "least CO2")
+    clean = (
+        None
+        if least_co2 is None
+        else run(replace(base, kind="min_cost", co2_cap_t=least_co2 * (1 + rel_gap) + 1e-9), "least CO2")
+    )
     if cheap is not None and clean is not None and n_points > 2:
         hi, lo = cheap["co2_t"], clean["co2_t"]
         for k, eps in enumerate(np.linspace(lo, hi, n_points)[1:-1], start=1):
@@ -136,7 +180,9 @@ def optimize_scenario(scenario, solver=None, *, sites: pd.DataFrame | None = Non
     from siting.paths import regions_file
 
     solver = solver or scenario.solver
-    sites_path = (regions_file("sites.csv") if scenario.sites == DEFAULT_SITES else scenario.path(scenario.sites))
+    sites_path = (
+        regions_file("sites.csv") if scenario.sites == DEFAULT_SITES else scenario.path(scenario.sites)
+    )
     if sites is None:
         sites = read_sites_table(sites_path)
         raw_sites = read_csv(sites_path, "sites")
@@ -147,9 +193,16 @@ def optimize_scenario(scenario, solver=None, *, sites: pd.DataFrame | None = Non
     p = build_hourly_problem(scenario, sites, workloads, raw_sites)
     inputs_s = time.perf_counter() - t0
     left = None if solver.time_limit_s is None else max(1.0, solver.time_limit_s - inputs_s)
-    sol = optimize_hourly(p, objective_of(scenario), rel_gap=solver.rel_gap, time_limit_s=left,
-                          threads=solver.threads, formulation=scenario.formulation,
-                          pareto_points=scenario.pareto_points, progress=progress)
+    sol = optimize_hourly(
+        p,
+        objective_of(scenario),
+        rel_gap=solver.rel_gap,
+        time_limit_s=left,
+        threads=solver.threads,
+        formulation=scenario.formulation,
+        pareto_points=scenario.pareto_points,
+        progress=progress,
+    )
     sol.summary["inputs_s"] = round(inputs_s, 4)
     sol.summary["assumptions_overridden"] = sorted(scenario.assumptions)
     return sol

@@ -60,7 +60,9 @@ class HourlyProblem:
     name: str
     grid: TimeGrid
     sites: pd.DataFrame  # site_id, capacity_gpus, pue, capacity_mw (inf: none), embodied_t, fixed_cost_usd
-    workloads: pd.DataFrame  # workload_id, gpu_hours, gpu_power_kw, overhead_share, splittable, first_hour, last_hour
+    workloads: (
+        pd.DataFrame
+    )  # workload_id, gpu_hours, gpu_power_kw, overhead_share, splittable, first_hour, last_hour
     grid_ci: np.ndarray  # (S, T) g/kWh
     price: np.ndarray  # (S, T) USD/MWh
     technologies: pd.DataFrame  # index technology: lifecycle_ci_g_per_kwh, annuity_usd_per_kw_year
@@ -73,13 +75,19 @@ class HourlyProblem:
 
     def __post_init__(self):
         S, T, K = len(self.sites), self.grid.n_hours, len(self.technologies)
-        for name, arr, shape in (("grid_ci", self.grid_ci, (S, T)), ("price", self.price, (S, T)),
-                                 ("cf", self.cf, (S, K, T)), ("potential_mw", self.potential_mw, (S, K))):
+        for name, arr, shape in (
+            ("grid_ci", self.grid_ci, (S, T)),
+            ("price", self.price, (S, T)),
+            ("cf", self.cf, (S, K, T)),
+            ("potential_mw", self.potential_mw, (S, K)),
+        ):
             if np.shape(arr) != shape:
                 raise SitingError(f"hourly problem: {name} has shape {np.shape(arr)}, expected {shape}")
         if (self.price < 0).any():
-            raise SitingError("hourly problem: grid prices must be >= 0 USD/MWh (negative prices would "
-                              "make buying grid energy pay, which the decomposition does not model)")
+            raise SitingError(
+                "hourly problem: grid prices must be >= 0 USD/MWh (negative prices would "
+                "make buying grid energy pay, which the decomposition does not model)"
+            )
         if not ((self.cf >= 0) & (self.cf <= 1)).all():
             raise SitingError("hourly problem: capacity factors must lie in [0, 1]")
         first = self.workloads["first_hour"].to_numpy(int)
@@ -127,20 +135,26 @@ class HourlyProblem:
     def it_power_mw(self) -> np.ndarray:
         """(W,) IT power (MW) of a workload while it runs (GPUs x power x (1 + overhead))."""
         w = self.workloads
-        return (self.gpus_busy * w["gpu_power_kw"].to_numpy(float)
-                * (1 + w["overhead_share"].to_numpy(float)) / 1000.0)
+        return (
+            self.gpus_busy
+            * w["gpu_power_kw"].to_numpy(float)
+            * (1 + w["overhead_share"].to_numpy(float))
+            / 1000.0
+        )
 
     # --------------------------------------------------------------- coefficient tables
     def capacity_cost_usd_per_mw(self) -> np.ndarray:
         """(K,) cost of 1 MW of each technology held over the horizon."""
-        return horizon_cost_usd_per_mw(self.technologies["annuity_usd_per_kw_year"].to_numpy(float),
-                                       self.n_hours, HOURS_PER_YEAR)
+        return horizon_cost_usd_per_mw(
+            self.technologies["annuity_usd_per_kw_year"].to_numpy(float), self.n_hours, HOURS_PER_YEAR
+        )
 
     def storage_cost_usd_per_mwh(self) -> float:
         if not self.storage:
             return 0.0
-        return float(horizon_cost_usd_per_mw(self.storage["annuity_usd_per_kwh_year"], self.n_hours,
-                                             HOURS_PER_YEAR))
+        return float(
+            horizon_cost_usd_per_mw(self.storage["annuity_usd_per_kwh_year"], self.n_hours, HOURS_PER_YEAR)
+        )
 
     def lifecycle_t_per_mw(self) -> np.ndarray:
         """(S, K) tCO2e of everything 1 MW of technology k generates at site s over the horizon
@@ -161,6 +175,9 @@ def technology_table(techs: pd.DataFrame, discount_rate: float) -> pd.DataFrame:
     """Technologies with their yearly cost per kW (annuity + fixed O&M) computed."""
     out = techs.copy()
     out["annuity_usd_per_kw_year"] = annuity_usd_per_kw_year(
-        out["capex_usd_per_kw"].to_numpy(float), out["fixed_om_usd_per_kw_year"].to_numpy(float),
-        out["lifetime_years"].to_numpy(float), discount_rate)
+        out["capex_usd_per_kw"].to_numpy(float),
+        out["fixed_om_usd_per_kw_year"].to_numpy(float),
+        out["lifetime_years"].to_numpy(float),
+        discount_rate,
+    )
     return out

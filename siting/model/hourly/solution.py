@@ -37,13 +37,27 @@ def hourly_dispatch(p: HourlyProblem, m: LinearModel, values: np.ndarray) -> dic
     else:  # without storage the best use in each hour is min(load, generation)
         used = np.minimum(L, G)
         ch = dis = soc = np.zeros_like(L)
-    return {"load_mwh": L, "cfe_mwh": used, "grid_mwh": L - used, "generation_mwh": G,
-            "spilled_mwh": np.maximum(G - used - ch + dis, 0.0), "charge_mwh": ch,
-            "discharge_mwh": dis, "soc_mwh": soc}
+    return {
+        "load_mwh": L,
+        "cfe_mwh": used,
+        "grid_mwh": L - used,
+        "generation_mwh": G,
+        "spilled_mwh": np.maximum(G - used - ch + dis, 0.0),
+        "charge_mwh": ch,
+        "discharge_mwh": dis,
+        "soc_mwh": soc,
+    }
 
 
-def build_hourly_solution(p: HourlyProblem, obj: Objective, m: LinearModel, raw: HourlyRaw,
-                          formulation: str, build_s: float, pareto: pd.DataFrame | None = None) -> Solution:
+def build_hourly_solution(
+    p: HourlyProblem,
+    obj: Objective,
+    m: LinearModel,
+    raw: HourlyRaw,
+    formulation: str,
+    build_s: float,
+    pareto: pd.DataFrame | None = None,
+) -> Solution:
     v = raw.values
     x = np.clip(v[m.cols["x"]], 0.0, 1.0)  # (W, S)
     x[x < 1e-9] = 0.0
@@ -55,11 +69,22 @@ def build_hourly_solution(p: HourlyProblem, obj: Objective, m: LinearModel, raw:
     techs = list(p.technologies.index)
     cost_mw = p.capacity_cost_usd_per_mw()
     lc = p.technologies["lifecycle_ci_g_per_kwh"].to_numpy(float)
-    acc = [site_accounts(load_mwh=d["load_mwh"][s], cfe_used_mwh=d["cfe_mwh"][s], grid_mwh=d["grid_mwh"][s],
-                         grid_ci_g_per_kwh=p.grid_ci[s], price_usd_per_mwh=p.price[s], capacity_mw=P[s],
-                         capacity_cost_usd_per_mw=cost_mw, lifecycle_g_per_kwh=lc, cf=p.cf[s],
-                         storage_mwh=E[s], storage_cost_usd_per_mwh=p.storage_cost_usd_per_mwh())
-           for s in range(p.n_sites)]
+    acc = [
+        site_accounts(
+            load_mwh=d["load_mwh"][s],
+            cfe_used_mwh=d["cfe_mwh"][s],
+            grid_mwh=d["grid_mwh"][s],
+            grid_ci_g_per_kwh=p.grid_ci[s],
+            price_usd_per_mwh=p.price[s],
+            capacity_mw=P[s],
+            capacity_cost_usd_per_mw=cost_mw,
+            lifecycle_g_per_kwh=lc,
+            cf=p.cf[s],
+            storage_mwh=E[s],
+            storage_cost_usd_per_mwh=p.storage_cost_usd_per_mwh(),
+        )
+        for s in range(p.n_sites)
+    ]
     acc = pd.DataFrame(acc)
     embodied = p.sites["embodied_t"].to_numpy(float) * is_open
     fixed = p.sites["fixed_cost_usd"].to_numpy(float) * is_open
@@ -67,18 +92,31 @@ def build_hourly_solution(p: HourlyProblem, obj: Objective, m: LinearModel, raw:
     load = acc["load_mwh"].to_numpy()
     mean_ci = np.where(load > 0, (d["load_mwh"] * p.grid_ci).sum(axis=1) / np.where(load > 0, load, 1), 0.0)
     covered = np.minimum(load, gen_year)
-    annual_cert = (emissions_t(load - covered, mean_ci)
-                   + emissions_t(P * p.cf.sum(axis=2), lc[None, :]).sum(axis=1) + embodied)
-    sites = pd.DataFrame({
-        "site_id": p.sites["site_id"], "name": p.sites.get("name", p.sites["site_id"]),
-        "open": is_open, "facility_energy_mwh": load,
-        "cfe": acc["cfe"].astype(float), "cfe_mwh": acc["cfe_mwh"], "grid_mwh": acc["grid_mwh"],
-        "co2_location_t": acc["co2_location_t"], "co2_grid_t": acc["co2_grid_t"],
-        "co2_procured_t": acc["co2_procured_t"], "embodied_t": embodied,
-        "co2_t": acc["co2_t"] + embodied, "co2_annual_certificates_t": annual_cert,
-        "cost_usd": acc["cost_usd"] + fixed, "grid_ci_mean_g_per_kwh": mean_ci,
-        "gpu_hours": x.T @ p.workloads["gpu_hours"].to_numpy(float),
-    })
+    annual_cert = (
+        emissions_t(load - covered, mean_ci)
+        + emissions_t(P * p.cf.sum(axis=2), lc[None, :]).sum(axis=1)
+        + embodied
+    )
+    sites = pd.DataFrame(
+        {
+            "site_id": p.sites["site_id"],
+            "name": p.sites.get("name", p.sites["site_id"]),
+            "open": is_open,
+            "facility_energy_mwh": load,
+            "cfe": acc["cfe"].astype(float),
+            "cfe_mwh": acc["cfe_mwh"],
+            "grid_mwh": acc["grid_mwh"],
+            "co2_location_t": acc["co2_location_t"],
+            "co2_grid_t": acc["co2_grid_t"],
+            "co2_procured_t": acc["co2_procured_t"],
+            "embodied_t": embodied,
+            "co2_t": acc["co2_t"] + embodied,
+            "co2_annual_certificates_t": annual_cert,
+            "cost_usd": acc["cost_usd"] + fixed,
+            "grid_ci_mean_g_per_kwh": mean_ci,
+            "gpu_hours": x.T @ p.workloads["gpu_hours"].to_numpy(float),
+        }
+    )
     for k, tech in enumerate(techs):
         sites[f"{tech}_mw"] = P[:, k]
     if p.has_storage:
@@ -86,17 +124,26 @@ def build_hourly_solution(p: HourlyProblem, obj: Objective, m: LinearModel, raw:
     for col in ("lat", "lon", "country_iso3"):
         if col in p.sites:
             sites[col] = p.sites[col].to_numpy()
-    sites = sites.sort_values(["open", "co2_t", "site_id"], ascending=[False, False, True]).reset_index(drop=True)
+    sites = sites.sort_values(["open", "co2_t", "site_id"], ascending=[False, False, True]).reset_index(
+        drop=True
+    )
     w_idx, s_idx = np.nonzero(x)
-    it_mwh = p.workloads["gpu_hours"].to_numpy(float) * p.workloads["gpu_power_kw"].to_numpy(float) * (
-        1 + p.workloads["overhead_share"].to_numpy(float)) / 1000.0
-    assignments = pd.DataFrame({
-        "workload_id": p.workloads["workload_id"].to_numpy()[w_idx],
-        "site_id": p.sites["site_id"].to_numpy()[s_idx], "share": x[w_idx, s_idx],
-        "gpu_hours": x[w_idx, s_idx] * p.workloads["gpu_hours"].to_numpy(float)[w_idx],
-        "it_energy_mwh": x[w_idx, s_idx] * it_mwh[w_idx],
-        "facility_energy_mwh": x[w_idx, s_idx] * it_mwh[w_idx] * p.sites["pue"].to_numpy(float)[s_idx],
-    })
+    it_mwh = (
+        p.workloads["gpu_hours"].to_numpy(float)
+        * p.workloads["gpu_power_kw"].to_numpy(float)
+        * (1 + p.workloads["overhead_share"].to_numpy(float))
+        / 1000.0
+    )
+    assignments = pd.DataFrame(
+        {
+            "workload_id": p.workloads["workload_id"].to_numpy()[w_idx],
+            "site_id": p.sites["site_id"].to_numpy()[s_idx],
+            "share": x[w_idx, s_idx],
+            "gpu_hours": x[w_idx, s_idx] * p.workloads["gpu_hours"].to_numpy(float)[w_idx],
+            "it_energy_mwh": x[w_idx, s_idx] * it_mwh[w_idx],
+            "facility_energy_mwh": x[w_idx, s_idx] * it_mwh[w_idx] * p.sites["pue"].to_numpy(float)[s_idx],
+        }
+    )
     assignments["energy_mwh"] = assignments["facility_energy_mwh"]
     # location-based CO2 of each placement: its load in each hour of its window at that hour's intensity
     first = p.workloads["first_hour"].to_numpy(int)[w_idx]
@@ -107,13 +154,26 @@ def build_hourly_solution(p: HourlyProblem, obj: Objective, m: LinearModel, raw:
     assignments["co2_location_t"] = emissions_t(per_hour * ci_sum, 1.0)
     open_idx = np.flatnonzero(is_open)
     ts = p.grid.timestamps
-    site_hours = pd.DataFrame({
-        "site_id": np.repeat(p.sites["site_id"].to_numpy()[open_idx], p.n_hours),
-        "timestamp": np.tile(ts, len(open_idx)),
-        **{k: d[k][open_idx].ravel() for k in ("load_mwh", "cfe_mwh", "grid_mwh", "generation_mwh",
-                                               "spilled_mwh", "charge_mwh", "discharge_mwh", "soc_mwh")},
-        "grid_ci_g_per_kwh": p.grid_ci[open_idx].ravel(),
-    })
+    site_hours = pd.DataFrame(
+        {
+            "site_id": np.repeat(p.sites["site_id"].to_numpy()[open_idx], p.n_hours),
+            "timestamp": np.tile(ts, len(open_idx)),
+            **{
+                k: d[k][open_idx].ravel()
+                for k in (
+                    "load_mwh",
+                    "cfe_mwh",
+                    "grid_mwh",
+                    "generation_mwh",
+                    "spilled_mwh",
+                    "charge_mwh",
+                    "discharge_mwh",
+                    "soc_mwh",
+                )
+            },
+            "grid_ci_g_per_kwh": p.grid_ci[open_idx].ravel(),
+        }
+    )
     # month x hour-of-day (UTC) CFE share per open site (for the report's heatmaps)
     month, hod = p.grid.month, p.grid.hour_of_day
     key = (month - 1) * 24 + hod
@@ -122,15 +182,32 @@ def build_hourly_solution(p: HourlyProblem, obj: Objective, m: LinearModel, raw:
         used = np.bincount(key, weights=d["cfe_mwh"][s], minlength=288)
         tot = np.bincount(key, weights=d["load_mwh"][s], minlength=288)
         share = np.where(tot > 0, used / np.where(tot > 0, tot, 1), np.nan)
-        heat.append(pd.DataFrame({"site_id": p.sites["site_id"].iloc[s], "month": np.arange(288) // 24 + 1,
-                                  "hour": np.arange(288) % 24, "cfe": share}))
-    heatmap = pd.concat(heat, ignore_index=True) if heat else pd.DataFrame(
-        columns=["site_id", "month", "hour", "cfe"])
+        heat.append(
+            pd.DataFrame(
+                {
+                    "site_id": p.sites["site_id"].iloc[s],
+                    "month": np.arange(288) // 24 + 1,
+                    "hour": np.arange(288) % 24,
+                    "cfe": share,
+                }
+            )
+        )
+    heatmap = (
+        pd.concat(heat, ignore_index=True)
+        if heat
+        else pd.DataFrame(columns=["site_id", "month", "hour", "cfe"])
+    )
     tot_load = float(load.sum())
     summary = {
-        "scenario": p.name, "periods": "hourly", "matching": "hourly (24/7 CFE)",
-        "status": raw.status, "objective_kind": obj.kind, "objective": raw.objective, "bound": raw.bound,
-        "gap": raw.gap, "formulation": formulation,
+        "scenario": p.name,
+        "periods": "hourly",
+        "matching": "hourly (24/7 CFE)",
+        "status": raw.status,
+        "objective_kind": obj.kind,
+        "objective": raw.objective,
+        "bound": raw.bound,
+        "gap": raw.gap,
+        "formulation": formulation,
         "co2_t": float(sites["co2_t"].sum()),
         "co2_location_t": float(sites["co2_location_t"].sum()),
         "co2_annual_certificates_t": float(sites["co2_annual_certificates_t"].sum()),
@@ -139,14 +216,25 @@ def build_hourly_solution(p: HourlyProblem, obj: Objective, m: LinearModel, raw:
         "cfe": float(acc["cfe_mwh"].sum()) / tot_load if tot_load > 0 else None,
         "facility_energy_mwh": tot_load,
         "procured_mw": {t: float(P[:, k].sum()) for k, t in enumerate(techs)},
-        "n_sites": p.n_sites, "n_sites_open": int(is_open.sum()), "n_workloads": p.n_workloads,
-        "n_hours": p.n_hours, "n_segments": p.segments.n, "time_grid": str(p.grid),
-        "max_sites": p.max_sites, "co2_cap_t": obj.co2_cap_t, "budget_usd": obj.budget_usd,
-        "carbon_price_usd_per_t": obj.carbon_price_usd_per_t, "cfe_target": obj.cfe_target,
-        "cfe_scope": obj.cfe_scope, "build_s": round(build_s, 4), "solve_s": round(raw.solve_s, 4),
-        "rounds": raw.iterations, "n_cuts": raw.n_cuts,
+        "n_sites": p.n_sites,
+        "n_sites_open": int(is_open.sum()),
+        "n_workloads": p.n_workloads,
+        "n_hours": p.n_hours,
+        "n_segments": p.segments.n,
+        "time_grid": str(p.grid),
+        "max_sites": p.max_sites,
+        "co2_cap_t": obj.co2_cap_t,
+        "budget_usd": obj.budget_usd,
+        "carbon_price_usd_per_t": obj.carbon_price_usd_per_t,
+        "cfe_target": obj.cfe_target,
+        "cfe_scope": obj.cfe_scope,
+        "build_s": round(build_s, 4),
+        "solve_s": round(raw.solve_s, 4),
+        "rounds": raw.iterations,
+        "n_cuts": raw.n_cuts,
         # kept for readers of the annual model's summary
-        "emissions_t": float(sites["co2_t"].sum()), "energy_mwh": tot_load,
+        "emissions_t": float(sites["co2_t"].sum()),
+        "energy_mwh": tot_load,
     }
     # names the report shares with the annual model (so one report reads both)
     energy = sites["facility_energy_mwh"].to_numpy()
@@ -156,16 +244,21 @@ def build_hourly_solution(p: HourlyProblem, obj: Objective, m: LinearModel, raw:
     sites["emissions_t"] = sites["co2_t"]
     sites["operational_emissions_t"] = sites["co2_t"] - sites["embodied_t"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        sites["effective_ci_g_per_kwh"] = np.where(energy > 0, sites["operational_emissions_t"] * 1000 / energy, np.nan)
-    busy = (p.active * p.gpus_busy[:, None])  # (W, J)
+        sites["effective_ci_g_per_kwh"] = np.where(
+            energy > 0, sites["operational_emissions_t"] * 1000 / energy, np.nan
+        )
+    busy = p.active * p.gpus_busy[:, None]  # (W, J)
     peak = (x.T @ busy).max(axis=1)  # (S,) GPUs busy in the site's busiest segment
     cap = p.sites["capacity_gpus"].to_numpy(float)
     util = pd.Series(np.where(cap > 0, peak / np.where(cap > 0, cap, 1), 0.0), index=p.sites["site_id"])
     sites["gpu_utilisation"] = sites["site_id"].map(util).to_numpy()
     sites["mw_utilisation"] = np.nan
     sites["renewable_utilisation"] = np.nan
-    tables = {"site_hours": site_hours, "cfe_month_hour": heatmap,
-              **report_inputs(p, d, x, util, sites["site_id"])}
+    tables = {
+        "site_hours": site_hours,
+        "cfe_month_hour": heatmap,
+        **report_inputs(p, d, x, util, sites["site_id"]),
+    }
     if len(p.provenance):
         tables["provenance"] = p.provenance
     if pareto is not None:
@@ -183,13 +276,36 @@ def monthly_periods(p: HourlyProblem, d: dict, is_open: np.ndarray) -> pd.DataFr
     for s in np.flatnonzero(is_open):
         e = months.aggregate(d["load_mwh"][s])
         loc = months.aggregate(d["load_mwh"][s] * p.grid_ci[s])
-        rows.append(pd.DataFrame({
-            "site_id": p.sites["site_id"].iloc[s], "period": months.labels, "energy_mwh": e,
-            "renewable_mwh": months.aggregate(d["cfe_mwh"][s]), "grid_mwh": months.aggregate(d["grid_mwh"][s]),
-            "grid_ci_g_per_kwh": np.where(e > 0, loc / np.where(e > 0, e, 1), months.aggregate(p.grid_ci[s], "mean")),
-            "emissions_t": emissions_t(months.aggregate(d["grid_mwh"][s] * p.grid_ci[s]), 1.0)}))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-        columns=["site_id", "period", "energy_mwh", "renewable_mwh", "grid_mwh", "grid_ci_g_per_kwh", "emissions_t"])
+        rows.append(
+            pd.DataFrame(
+                {
+                    "site_id": p.sites["site_id"].iloc[s],
+                    "period": months.labels,
+                    "energy_mwh": e,
+                    "renewable_mwh": months.aggregate(d["cfe_mwh"][s]),
+                    "grid_mwh": months.aggregate(d["grid_mwh"][s]),
+                    "grid_ci_g_per_kwh": np.where(
+                        e > 0, loc / np.where(e > 0, e, 1), months.aggregate(p.grid_ci[s], "mean")
+                    ),
+                    "emissions_t": emissions_t(months.aggregate(d["grid_mwh"][s] * p.grid_ci[s]), 1.0),
+                }
+            )
+        )
+    return (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(
+            columns=[
+                "site_id",
+                "period",
+                "energy_mwh",
+                "renewable_mwh",
+                "grid_mwh",
+                "grid_ci_g_per_kwh",
+                "emissions_t",
+            ]
+        )
+    )
 
 
 def report_inputs(p: HourlyProblem, d: dict, x: np.ndarray, util: pd.Series, ids) -> dict[str, pd.DataFrame]:
@@ -208,25 +324,48 @@ def report_inputs(p: HourlyProblem, d: dict, x: np.ndarray, util: pd.Series, ids
         site_inputs["grid_ci_resolution"] = site_inputs["site_id"].map(g["resolution"]).fillna("")
         cf = prov[prov["series"] != "grid_ci"]
         if len(cf):
-            text = (cf.assign(t=cf["series"].str.removeprefix("cf_") + ": " + cf["resolution"].astype(str))
-                    .groupby("site_id")["t"].agg("; ".join))
+            text = (
+                cf.assign(t=cf["series"].str.removeprefix("cf_") + ": " + cf["resolution"].astype(str))
+                .groupby("site_id")["t"]
+                .agg("; ".join)
+            )
             site_inputs["profile_sources"] = site_inputs["site_id"].map(text).fillna("")
     ids_all = p.sites["site_id"].to_numpy()
-    grid = pd.DataFrame({"site_id": np.repeat(ids_all, months.n), "period": np.tile(months.labels, p.n_sites),
-                         "grid_ci_g_per_kwh": months.aggregate(p.grid_ci, "mean").ravel()})
+    grid = pd.DataFrame(
+        {
+            "site_id": np.repeat(ids_all, months.n),
+            "period": np.tile(months.labels, p.n_sites),
+            "grid_ci_g_per_kwh": months.aggregate(p.grid_ci, "mean").ravel(),
+        }
+    )
     w = p.workloads
-    it_w = (w["gpu_power_kw"].to_numpy(float) * (1 + w["overhead_share"].to_numpy(float)) / 1000.0
-            * p.gpus_busy)  # (W,) IT MW while running
+    it_w = (
+        w["gpu_power_kw"].to_numpy(float) * (1 + w["overhead_share"].to_numpy(float)) / 1000.0 * p.gpus_busy
+    )  # (W,) IT MW while running
     t = np.arange(p.n_hours)
-    it_hour = ((t[None, :] >= w["first_hour"].to_numpy()[:, None]) & (t[None, :] < w["last_hour"].to_numpy()[:, None])
-               ).T @ it_w
+    it_hour = (
+        (t[None, :] >= w["first_hour"].to_numpy()[:, None])
+        & (t[None, :] < w["last_hour"].to_numpy()[:, None])
+    ).T @ it_w
     energy = pd.DataFrame({"period": months.labels, "it_energy_mwh": months.aggregate(it_hour)})
     workloads = pd.DataFrame(w).copy()
-    workloads["energy_mwh"] = workloads["gpu_hours"] * workloads["gpu_power_kw"] * (1 + workloads["overhead_share"]) / 1000
+    workloads["energy_mwh"] = (
+        workloads["gpu_hours"] * workloads["gpu_power_kw"] * (1 + workloads["overhead_share"]) / 1000
+    )
     full = util.reindex(ids_all).to_numpy() >= 1 - 1e-6
-    marginals = pd.DataFrame({"site_id": ids_all,
-                              "binding": np.where(full, "GPUs (busiest hour)", ""),
-                              "t_saved_per_gpu": np.nan, "t_saved_per_mw": np.nan,
-                              "t_saved_per_renewable_mwh": np.nan})
-    return {"marginals": marginals, "workloads": workloads, "site_inputs": site_inputs,
-            "grid_ci_periods": grid, "energy_periods": energy}
+    marginals = pd.DataFrame(
+        {
+            "site_id": ids_all,
+            "binding": np.where(full, "GPUs (busiest hour)", ""),
+            "t_saved_per_gpu": np.nan,
+            "t_saved_per_mw": np.nan,
+            "t_saved_per_renewable_mwh": np.nan,
+        }
+    )
+    return {
+        "marginals": marginals,
+        "workloads": workloads,
+        "site_inputs": site_inputs,
+        "grid_ci_periods": grid,
+        "energy_periods": energy,
+    }
