@@ -316,11 +316,16 @@ def headline_rows(summary: dict, totals: dict) -> pd.DataFrame:
     if summary.get("co2_t") is not None:
         add("Plan CO2", float(summary["co2_t"]), "tCO2e",
             "hourly-matched: procured clean supply in its hour, grid for the rest")
-    add(f"Plan CO2, {per}-matched renewables", totals["operational_t"], "tCO2e",
-        f"market-style: nearby renewables credited against load over each {per} period at "
-        "lifecycle intensity, not hour by hour; not a physical emission")
-    add(f"Renewable share, {per}-matched", totals["renewable_share"], "share",
-        f"{per} balance of contracted renewables, not hourly CFE")
+    if summary.get("cfe") is None:  # the annual/monthly model: period-matched, labelled so
+        add(f"Plan CO2, {per}-matched renewables", totals["operational_t"], "tCO2e",
+            f"market-style: nearby renewables credited against load over each {per} period at "
+            "lifecycle intensity, not hour by hour; not a physical emission")
+        add(f"Renewable share, {per}-matched", totals["renewable_share"], "share",
+            f"{per} balance of contracted renewables, not hourly CFE")
+    if summary.get("co2_annual_certificates_t") is not None:
+        add("Plan CO2, annual certificates", float(summary["co2_annual_certificates_t"]), "tCO2e",
+            "market-based: procured MWh netted against load over the year (what an annual "
+            "certificate claim would report); not a physical emission")
     add("Energy", totals["energy_mwh"], "MWh", "facility energy (IT x PUE)")
     add("Sites open", totals["sites_open"], "sites", "")
     return pd.DataFrame(rows)

@@ -145,16 +145,34 @@ def baseline_table(r: Report) -> pd.DataFrame:
     return r.baselines.rename(columns={"emissions_t": "baseline_t"})
 
 
+def status_text(s: dict) -> str:
+    """How the plan was solved, from whichever summary keys the model wrote (annual or hourly)."""
+    unit = "USD" if s.get("objective_kind") in ("min_cost", "cost_plus_carbon") else "t"
+
+    def num(v):
+        return "-" if v is None else f"{v:,.3f}"
+
+    parts = [f"objective {num(s.get('objective_t', s.get('objective')))} {unit}",
+             f"bound {num(s.get('bound_t', s.get('bound')))} {unit}"]
+    if s.get("solver"):
+        parts.append(f"solver {s['solver']}")
+    if s.get("formulation"):
+        parts.append(f"formulation {s['formulation']}")
+    parts.append(f"build {s.get('build_s', 0.0):.3f} s, solve {s.get('solve_s', 0.0):.3f} s")
+    if s.get("n_variables") is not None:
+        parts.append(f"{s['n_variables']:,} variables, {s['n_constraints']:,} constraints")
+    if s.get("rounds") is not None:
+        parts.append(f"{s['rounds']:,} rounds, {s['n_cuts']:,} cuts")
+    return ", ".join(parts)
+
+
 def to_markdown(r: Report) -> str:
     """The report as Markdown: headline, baselines, placements, marginal values, assumptions."""
     s = r.summary
     parts = [
         f"# siting report: {r.scenario}",
         "",
-        f"Status **{s['status']}** (objective {s['objective_t']:,.3f} t, bound "
-        f"{'-' if s.get('bound_t') is None else format(s['bound_t'], ',.3f')} t, solver {s['solver']}, "
-        f"build {s['build_s']:.3f} s, solve {s['solve_s']:.3f} s, {s['n_variables']:,} variables, "
-        f"{s['n_constraints']:,} constraints).",
+        f"Status **{s['status']}** ({status_text(s)}).",
         "",
         "## Headline",
         "",
@@ -419,9 +437,7 @@ def to_html(r: Report) -> str:
                   f"({'-' if b.saved_t >= 0 else '+'}{abs(b.saved_share):.0%})",
                   f"{b.basis}; plan {b.optimised_basis}") for b in r.baselines.itertuples()]
     top = (f"<h1>siting report: {html.escape(r.scenario)}</h1>"
-           f"<p class='note'>Status {s['status']}; objective {s['objective_t']:,.3f} t; solver "
-           f"{s['solver']}; {s['n_variables']:,} variables, {s['n_constraints']:,} constraints; "
-           f"build {s['build_s']:.3f} s, solve {s['solve_s']:.3f} s.</p>"
+           f"<p class='note'>Status {s['status']}; {html.escape(status_text(s))}.</p>"
            + cards_html(headline) + "<h2>Map</h2>"
            "<p class='note'>Chosen sites are outlined, labelled and sized by energy; colour is the "
            "site's grid intensity (location-based). Click a site for its figures and data "

@@ -113,7 +113,7 @@ def build_hourly_solution(
             "co2_t": acc["co2_t"] + embodied,
             "co2_annual_certificates_t": annual_cert,
             "cost_usd": acc["cost_usd"] + fixed,
-            "grid_ci_mean_g_per_kwh": mean_ci,
+            "location_ci_g_per_kwh": mean_ci,
             "gpu_hours": x.T @ p.workloads["gpu_hours"].to_numpy(float),
         }
     )
@@ -208,10 +208,13 @@ def build_hourly_solution(
         "bound": raw.bound,
         "gap": raw.gap,
         "formulation": formulation,
+        "solver": "highs",
+        "n_variables": m.n_cols,
+        "n_constraints": m.n_rows,
         "co2_t": float(sites["co2_t"].sum()),
         "co2_location_t": float(sites["co2_location_t"].sum()),
         "co2_annual_certificates_t": float(sites["co2_annual_certificates_t"].sum()),
-        "embodied_t": float(embodied.sum()),
+        "site_embodied_t": float(embodied.sum()),
         "cost_usd": float(sites["cost_usd"].sum()),
         "cfe": float(acc["cfe_mwh"].sum()) / tot_load if tot_load > 0 else None,
         "facility_energy_mwh": tot_load,

@@ -1,0 +1,105 @@
+"""Benchmarks of the hourly model (printed tables, not timed tests; run alone on the machine).
+
+1. decomposed vs the explicit hourly model handed to HiGHS on seeded random instances
+   (sites, workloads, 8,760 h, 3 technologies): same optimum, time ratio;
+2. the default scenario (scenarios/llama31_hourly.yaml): min CO2 plus its Pareto front;
+3. a large instance: a feasible plan and its gap within a time limit.
+
+    python bench/hourly_bench.py [--sizes 50x10x8760] [--explicit-limit 900] [--skip-large]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from siting.model.hourly.decompose import Decomposition, solve_explicit
+from siting.model.hourly.problem import Objective
+from siting.model.hourly.testing import random_hourly_problem
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def row(*cells):
+    print(" | ".join(str(c) for c in cells), flush=True)
+
+
+def compare(size: str, seed: int, explicit_limit: float, rel_gap: float) -> None:
+    S, W, T = (int(v) for v in size.split("x"))
+    p = random_hourly_problem(S, W, T, seed, max_sites=max(2, S // 10))
+    t0 = time.perf_counter()
+    raw = Decomposition(p, Objective()).solve(rel_gap=rel_gap)
+    dec_s = time.perf_counter() - t0
+    ex, _ = solve_explicit(p, Objective(), rel_gap=rel_gap, time_limit_s=explicit_limit)
+    ex_s = ex.solve_s
+    same = (ex.objective is not None and raw.objective is not None
+            and abs(ex.objective - raw.objective) <= 2 * rel_gap * abs(ex.objective))
+    row(size, seed, f"{raw.objective:,.3f}", raw.status, raw.iterations, f"{dec_s:.1f}",
+        "-" if ex.objective is None else f"{ex.objective:,.3f}", ex.status,
+        "-" if ex.gap is None else f"{ex.gap:.1e}", f"{ex_s:.1f}", f"{ex_s / dec_s:.1f}x", same)
+
+
+def default_scenario() -> None:
+    from siting.model.hourly.optimize import optimize_scenario
+    from siting.model.scenario import load_scenario
+
+    sc = load_scenario(REPO / "scenarios" / "llama31_hourly.yaml")
+    for points in (0, 7):
+        s2 = sc.model_copy(update={"pareto_points": points})
+        t0 = time.perf_counter()
+        sol = optimize_scenario(s2)
+        wall = time.perf_counter() - t0
+        s = sol.summary
+        front = sol.tables.get("pareto")
+        ok = "-" if front is None else f"{int((front['status'] == 'optimal').sum())}/{len(front)} optimal"
+        row(points, s["status"], f"{s['gap']:.1e}", f"{s['co2_t']:,.1f}", f"{s['co2_location_t']:,.1f}",
+            f"{s['cfe']:.1%}", f"{s['cost_usd']:,.0f}", ok, f"{s['inputs_s']:.1f}", f"{wall:.1f}")
+
+
+def large(size: str, limit: float) -> None:
+    S, W, T = (int(v) for v in size.split("x"))
+    t0 = time.perf_counter()
+    p = random_hourly_problem(S, W, T, 1, max_sites=S // 20)
+    gen_s = time.perf_counter() - t0
+    raw = Decomposition(p, Objective()).solve(rel_gap=1e-4, time_limit_s=limit - gen_s)
+    wall = time.perf_counter() - t0
+    row(size, raw.status, "-" if raw.objective is None else f"{raw.objective:,.1f}",
+        "-" if raw.gap is None else f"{raw.gap:.2e}", raw.iterations, raw.n_cuts, f"{wall:.1f}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="50x10x8760")
+    ap.add_argument("--seeds", default="1")
+    ap.add_argument("--explicit-limit", type=float, default=900.0)
+    ap.add_argument("--rel-gap", type=float, default=1e-4)
+    ap.add_argument("--large", default="1000x100x8760")
+    ap.add_argument("--large-limit", type=float, default=300.0)
+    ap.add_argument("--skip", default="", help="comma list of: compare, default, large")
+    args = ap.parse_args(argv)
+    skip = set(args.skip.split(","))
+    if "compare" not in skip:
+        print(f"## decomposed vs explicit (HiGHS), min CO2, rel gap {args.rel_gap:g}", flush=True)
+        row("size", "seed", "decomposed t", "status", "rounds", "time s", "explicit t", "status", "gap",
+            "time s", "explicit/decomposed", "same optimum")
+        for size in args.sizes.split(","):
+            for seed in (int(s) for s in args.seeds.split(",")):
+                compare(size, seed, args.explicit_limit, args.rel_gap)
+    if "default" not in skip:
+        print("## scenarios/llama31_hourly.yaml (236 sites, 5 workloads, 8,760 h), min CO2", flush=True)
+        row("pareto points", "status", "gap", "co2_t", "co2_location_t", "cfe", "cost_usd", "front",
+            "inputs s", "wall s")
+        default_scenario()
+    if "large" not in skip:
+        print(f"## large instance, {args.large_limit:g} s limit", flush=True)
+        row("size", "status", "objective t", "gap", "rounds", "cuts", "wall s")
+        large(args.large, args.large_limit)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
