@@ -635,7 +635,7 @@ def evaluate(
                                       hi=default_assumptions()["input_max_horizon_hours"])
     if workloads:
         wl = read_workloads_table(Path(_stdin_to_file(workloads)))
-    elif gpu_hours is not None and (gpu or gpu_power_w):
+    elif gpu_hours is not None and (gpu or gpu_power_w is not None):
         row = {"workload_id": "workload", "gpu_hours": gpu_hours, "splittable": False}
         row.update({"gpu": gpu} if gpu else {"gpu_power_kw": gpu_power_w / 1000.0})
         from siting.data.validate import options_frame

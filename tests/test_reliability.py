@@ -57,6 +57,11 @@ def listing(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
+def snapshot(folder):
+    """Every file under ``folder`` (the saved solution is a subfolder) with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 # ------------------------------------------------------------------------ bad-input corpus
 SITES_HEAD = SITES.splitlines()[0]
 BAD_TABLES = [
@@ -143,7 +148,7 @@ def test_monthly_fractional_month_and_unknown_site(tmp_path, capsys):
     ("name: x\nworkloads: w.csv\nsolver: {rel_gap: 2}\n", "field solver.rel_gap: expected a number < 1, got 2"),
     ("name: x\nworkloads: w.csv\nsolver: {time_limit_s: -1}\n", "field solver.time_limit_s: expected a number > 0, got -1"),
     ("name: x\nworkloads: w.csv\nmax_sites: 0\n", "field max_sites: expected a number >= 1, got 0"),
-    ("name: x\nworkloads: w.csv\nperiods: weekly\n", "field periods: expected one of 'annual' or 'monthly', got 'weekly'"),
+    ("name: x\nworkloads: w.csv\nperiods: weekly\n", "field periods: expected one of 'annual', 'monthly' or 'hourly', got 'weekly'"),
     ("a: &a [1, 1, 1, 1]\nb: &b [*a, *a, *a, *a]\nc: [*b, *b, *b, *b]\n", "line 2: expected no YAML aliases"),
     ("name: [unclosed\n", "not valid YAML"),
     ("- a\n- b\n", "expected a mapping of scenario fields"),
@@ -282,8 +287,10 @@ def _outcome(reader, path):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=400))
 def test_random_bytes_never_traceback(tmp_path, data):
+    folder = tmp_path / "fuzz-input"  # deliberately invalid files: the strict-JSON check skips them
+    folder.mkdir(exist_ok=True)
     for name, reader in _readers(tmp_path):
-        path = tmp_path / name
+        path = folder / name
         path.write_bytes(data)
         _outcome(reader, path)
 
@@ -341,7 +348,7 @@ def test_disk_full_or_no_permission_simulated_keeps_old_folder_exit_1(tmp_path, 
     out = tmp_path / "o"
     code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w, "--out", out)
     assert code == 0, err
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = snapshot(out)
     monkeypatch.setenv("SITING_FAULT_AT", "write:site_periods.csv")
     monkeypatch.setenv("SITING_FAULT_SIGNAL", errno_name)
     code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w,
@@ -349,7 +356,7 @@ def test_disk_full_or_no_permission_simulated_keeps_old_folder_exit_1(tmp_path, 
     line = one_line(err)
     assert code == 1
     assert line == f"error: {out / 'site_periods.csv'}: {text}; the previous output is unchanged"
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert snapshot(out) == before
     assert listing(tmp_path) == ["o", "sites.csv", "w.csv"]
 
 
@@ -371,7 +378,7 @@ def test_disk_full_real_tmpfs_or_permission(tmp_path, capsys):
             out = mnt / "o"
             code, err = cli(capsys, "optimize", "--sites", s, "--workloads", w, "--out", out)
             assert code == 0, err
-            before = {p.name: p.read_bytes() for p in out.iterdir()}
+            before = snapshot(out)
             fd = os.open(mnt / "filler", os.O_WRONLY | os.O_CREAT)  # fill the disk, free 16 kB
             try:
                 while True:
@@ -384,7 +391,7 @@ def test_disk_full_real_tmpfs_or_permission(tmp_path, capsys):
             code, err = cli(capsys, "report", tmp_path / "report.yaml", "--out", out)
             line = one_line(err)
             assert code == 1 and "No space left on device" in line, line
-            assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+            assert snapshot(out) == before
             assert sorted(p.name for p in mnt.iterdir()) == ["filler", "o"]
         else:
             if os.geteuid() == 0:
@@ -470,14 +477,14 @@ def test_signal_at_write_step_leaves_old_or_new(tmp_path, step, sig, code):
     first = subprocess.run([SITING, "optimize", "--sites", s, "--workloads", w, "--out", out],
                            capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = snapshot(out)
     w.write_text(WORKLOADS.replace("W1,", "W9,"))
     killed = subprocess.run([SITING, "optimize", "--sites", s, "--workloads", w, "--out", out],
                             capture_output=True, text=True, timeout=120,
                             env={**os.environ, "SITING_FAULT_AT": step, "SITING_FAULT_SIGNAL": sig})
     assert killed.returncode == code, killed.stderr
     assert "Traceback" not in killed.stderr
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old folder, whole
+    assert snapshot(out) == before  # the old folder, whole
     if sig != "SIGKILL":
         assert one_line(killed.stderr) == "error: interrupted"
         assert listing(tmp_path) == ["o", "sites.csv", "w.csv"]  # no temp folder, no lock

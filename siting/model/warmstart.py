@@ -28,6 +28,8 @@ def greedy_start(mm: MatrixModel) -> np.ndarray | None:
     sa, cl, p = mm.sites, mm.classes, mm.problem
     S = sa.n
     gpu_left = sa.cap_gpu_hours.astype(float).copy()
+    # GPU-hours left in every period (capacity holds per month, not only over the horizon)
+    period_left = (sa.cap_gpu_hours / p.horizon_hours)[:, None] * p.period_hours[None, :]
     energy_left = sa.cap_energy_mwh.astype(float).copy()
     r_left = sa.renewable_mwh.astype(float).copy()
     is_open = np.zeros(S, bool)
@@ -37,17 +39,20 @@ def greedy_start(mm: MatrixModel) -> np.ndarray | None:
     for c in np.argsort(-(cl.count * cl.energy_mwh), kind="stable"):
         exists = mm.x_col[c] >= 0
         unit_e = sa.pue * cl.energy_mwh[c]
+        unit_t = cl.gpu_hours[c] * cl.share[c]  # (T,) GPU-hours of one unit in each period
+        with np.errstate(divide="ignore", invalid="ignore"):
+            period_room = np.where(unit_t[None, :] > 0, period_left / unit_t[None, :], np.inf).min(axis=1)
         remaining = float(cl.count[c])
         while remaining > 1e-12:
             if cl.integer[c]:
                 step = np.where((gpu_left >= cl.gpu_hours[c] - 1e-6)
-                                & (energy_left >= unit_e - 1e-6), 1.0, 0.0)
+                                & (energy_left >= unit_e - 1e-6) & (period_room >= 1 - 1e-9), 1.0, 0.0)
             else:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     step = np.minimum.reduce([
                         np.full(S, remaining),
                         np.where(cl.gpu_hours[c] > 0, gpu_left / cl.gpu_hours[c], np.inf),
-                        np.where(unit_e > 0, energy_left / unit_e, np.inf)])
+                        np.where(unit_e > 0, energy_left / unit_e, np.inf), period_room])
             allowed = exists & (step > 1e-12) & (is_open | (is_open.sum() < limit))
             if not allowed.any():
                 return None
@@ -59,6 +64,9 @@ def greedy_start(mm: MatrixModel) -> np.ndarray | None:
             remaining -= amount
             is_open[s] = True
             gpu_left[s] -= amount * cl.gpu_hours[c]
+            period_left[s] -= amount * unit_t
+            with np.errstate(divide="ignore", invalid="ignore"):
+                period_room[s] = np.where(unit_t > 0, period_left[s] / unit_t, np.inf).min()
             energy_left[s] -= amount * unit_e[s]
             used = sa.pue[s] * cl.energy_mwh[c] * amount * cl.share[c]
             r_left[s] = np.maximum(r_left[s] - used, 0.0)
