@@ -15,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from siting.model.hourly.decompose import Decomposition, solve_explicit
 from siting.model.hourly.problem import Objective
 from siting.model.hourly.testing import random_hourly_problem

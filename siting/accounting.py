@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from siting.assumptions import assumption
+from siting.assumptions import Assumptions, default_assumptions
 from siting.catalog import gpu_power_w as catalogue_power_w
 from siting.catalog import resolve_gpu
 from siting.errors import SitingError
@@ -67,14 +67,16 @@ def footprint(gpu_hours: float, *, gpu: str | None = None, gpu_power_w: float | 
               pue: float | None = None, overhead_share: float | None = None,
               ci_g_per_kwh: float | None = None, region: str | None = None,
               year: int | None = None, covered_share: float = 0.0,
-              covered_ci_g_per_kwh: float | None = None) -> Footprint:
+              covered_ci_g_per_kwh: float | None = None,
+              assumptions: Assumptions | None = None) -> Footprint:
     """Footprint of ``gpu_hours`` on one GPU type at one grid intensity.
 
     Give either ``gpu`` (catalogue name or alias) or ``gpu_power_w``, and either
     ``ci_g_per_kwh`` or ``region`` (ISO3; latest year unless ``year``). ``pue`` and
-    ``overhead_share`` default to the assumptions table. ``covered_share`` of the energy
+    ``overhead_share`` default to ``assumptions`` (the shipped table unless given). ``covered_share`` of the energy
     is counted at ``covered_ci_g_per_kwh`` (default: hydro lifecycle) in the market-based result.
     """
+    a = assumptions or default_assumptions()
     hours = _number("gpu_hours", gpu_hours)
     if (gpu is None) == (gpu_power_w is None):
         raise SitingError("give exactly one of gpu (a catalogue name) or gpu_power_w")
@@ -83,8 +85,8 @@ def footprint(gpu_hours: float, *, gpu: str | None = None, gpu_power_w: float | 
         power_w = catalogue_power_w(name)
     else:
         name, power_w = None, _number("gpu_power_w", gpu_power_w, lo=1e-9)
-    pue_v = _number("pue", assumption("pue_default") if pue is None else pue, lo=1.0, hi=5.0)
-    overhead = _number("overhead_share", assumption("overhead_share_default")
+    pue_v = _number("pue", a["pue_default"] if pue is None else pue, lo=1.0, hi=5.0)
+    overhead = _number("overhead_share", a["overhead_share_default"]
                        if overhead_share is None else overhead_share, hi=10.0)
     if (ci_g_per_kwh is None) == (region is None):
         raise SitingError("give exactly one of ci_g_per_kwh or region")
@@ -95,7 +97,7 @@ def footprint(gpu_hours: float, *, gpu: str | None = None, gpu_power_w: float | 
         ci = _number("ci_g_per_kwh", ci_g_per_kwh, hi=2000.0)
         year = None
     covered = _number("covered_share", covered_share, hi=1.0)
-    covered_ci = _number("covered_ci_g_per_kwh", assumption("lifecycle_hydro_g_per_kwh")
+    covered_ci = _number("covered_ci_g_per_kwh", a["lifecycle_hydro_g_per_kwh"]
                          if covered_ci_g_per_kwh is None else covered_ci_g_per_kwh, hi=2000.0)
     e = energy_mwh(hours, power_w / 1000.0, pue_v, overhead)
     return Footprint(

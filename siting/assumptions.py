@@ -110,21 +110,3 @@ def default_assumptions() -> Assumptions:
 def assumptions_table() -> pd.DataFrame:
     """All default assumptions: ``key, value, unit, category, source, note`` indexed by ``key``."""
     return _table()
-
-
-def assumption(key: str) -> float:
-    """Deprecated global lookup, kept only while call sites move to an explicit
-    :class:`Assumptions`; new code must not use it."""
-    return default_assumptions()[key]
-
-
-def lifecycle_g_per_kwh(fuel: str) -> float:
-    return default_assumptions().lifecycle_g_per_kwh(fuel)
-
-
-def lifecycle_by_fuel() -> pd.Series:
-    return default_assumptions().lifecycle_by_fuel()
-
-
-def capacity_factor_by_fuel() -> pd.Series:
-    return default_assumptions().capacity_factor_by_fuel()

@@ -6,7 +6,11 @@ import math
 import pytest
 
 from siting import SitingError, footprint
-from siting.assumptions import assumption, assumptions_table
+from siting.assumptions import assumptions_table, default_assumptions
+
+
+def assumption(key):
+    return default_assumptions()[key]
 from siting.cli import main
 
 # Meta, Llama 3.1 model card: GPU-hours (H100-80GB, 700 W) and location-based tCO2e.

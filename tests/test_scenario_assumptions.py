@@ -28,9 +28,6 @@ def test_overrides_stay_with_their_scenario():
     assert siting.load_scenario(SCENARIO).resolved_assumptions()["pue_default"] == TABLE_PUE
 
 
-@pytest.mark.xfail(strict=True, raises=siting.SitingError, reason="siting.model does not read scenario.resolved_assumptions() "
-                   "yet: a sites table without a PUE is refused ('missing column pue') instead of "
-                   "taking pue_default from the scenario (the lead's model side of issue 12 item 1)")
 def test_pue_default_override_changes_that_run_and_no_other(tmp_path):
     # sites that give no PUE: the scenario's pue_default applies to them
     sites = pd.read_csv(REPO / "data" / "regions" / "sites.csv").drop(columns=["pue"])

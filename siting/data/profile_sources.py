@@ -291,11 +291,12 @@ def gppd_country_cf(*, mirror=None, cache=None) -> pd.DataFrame:
     from siting.assumptions import default_assumptions
     from siting.data.loaders import load_plants
 
-    plants = load_plants(mirror=mirror, cache=cache)
+    shipped = default_assumptions()  # the committed build uses the table as shipped
+    plants = load_plants(mirror=mirror, cache=cache, assumptions=shipped)
     p = plants[plants["fuel"].isin(GPPD_PROFILE_FUELS) & (plants["capacity_mw"] > 0)]
-    # load_plants gives a plant without any generation figure the fuel's default capacity factor
-    # (with the shipped defaults); those plants say nothing about the country and are left out
-    default_cf = p["fuel"].map(default_assumptions().capacity_factor_by_fuel())
+    # load_plants gives a plant without any generation figure the fuel's default capacity factor;
+    # those plants say nothing about the country and are left out
+    default_cf = p["fuel"].map(shipped.capacity_factor_by_fuel())
     p = p[~np.isclose(p["capacity_factor"], default_cf, rtol=0, atol=1e-9)]
     g = (p.groupby(["country_iso3", "fuel"])
          .agg(n_plants=("plant_id", "size"), capacity_mw=("capacity_mw", "sum"),

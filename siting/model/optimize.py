@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from siting.assumptions import assumption
 from siting.errors import InfeasibleError, SitingError
 from siting.model.dive import reduced_cost_fixing
 from siting.model.feasibility import check_feasibility, explain_solver_infeasible
@@ -35,7 +34,7 @@ def prepare(problem: Problem, options: ModelOptions, solver: SolverOptions
     start = None
     if dive and mm.integer.any():
         budget = (None if solver.time_limit_s is None
-                  else assumption("solver_warm_start_share") * solver.time_limit_s)
+                  else problem.assumptions["solver_warm_start_share"] * solver.time_limit_s)
         start = warm_start(mm, budget)
         if start is not None and not satisfies_rows(mm, start.values):
             start = None  # a start that breaks a row (e.g. capacity in one month) is no start

@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from siting.assumptions import Assumptions, assumption, default_assumptions
+from siting.assumptions import Assumptions, default_assumptions
 from siting.catalog import gpu_power_w, resolve_gpu
 from siting.data.validate import (
     file_line,
@@ -39,7 +39,7 @@ from siting.units import HOURS_PER_YEAR
 
 SCHEMA_FILE = RESOURCES_DIR / "scenario.schema.json"
 DEFAULT_SITES = "default"
-SITES_REQUIRED = ["site_id", "lat", "lon", "capacity_gpus", "pue", "grid_ci_g_per_kwh",
+SITES_REQUIRED = ["site_id", "lat", "lon", "capacity_gpus", "grid_ci_g_per_kwh",
                   "renewable_mwh_per_year"]
 WORKLOADS_REQUIRED = ["workload_id", "gpu_hours", "splittable"]
 MONTHLY_REQUIRED = ["site_id", "month", "renewable_mwh", "grid_ci_g_per_kwh"]
@@ -94,7 +94,8 @@ class Scenario(BaseModel):
         "columns, any input); auto picks decomposed unless a site has storage")
     data_runtime: bool = Field(True, description="hourly series from the run-time cache/mirror when "
                                "present (Electricity Maps, Dispa-SET); false: the embedded default only")
-    horizon_hours: float = Field(default_factory=lambda: assumption("horizon_hours"), gt=0)
+    horizon_hours: float | None = Field(None, gt=0, description="annual/monthly periods: the planning "
+                                        "horizon in hours (default: assumption horizon_hours)")
     max_sites: int | None = Field(None, ge=1, description="at most this many sites open")
     solver: SolverOptions = Field(default_factory=SolverOptions)
     assumptions: dict[str, float] = Field(
@@ -217,7 +218,9 @@ def sites_from_frame(df: pd.DataFrame, path: str | Path = "sites",
     out["capacity_gpus"] = numeric_column(df, "capacity_gpus", path, lo=0,
                                           limit=a["input_max_capacity_gpus"],
                                           limit_key="input_max_capacity_gpus")
-    out["pue"] = numeric_column(df, "pue", path, lo=1.0, hi=5.0)
+    # a site without its own PUE (no column, or an empty cell) takes the scenario's pue_default
+    out["pue"] = (numeric_column(df, "pue", path, lo=1.0, hi=5.0, required=False).fillna(a["pue_default"])
+                  if "pue" in df else a["pue_default"])
     out["grid_ci_g_per_kwh"] = numeric_column(df, "grid_ci_g_per_kwh", path, lo=0,
                                               hi=CI_MAX_G_PER_KWH)
     out["renewable_mwh_per_year"] = numeric_column(df, "renewable_mwh_per_year", path, lo=0,
@@ -360,6 +363,7 @@ class Problem:
     max_sites: int | None = None
     name: str = "scenario"
     periods: list[str] = field(default_factory=lambda: ["year"])
+    assumptions: Assumptions = field(default_factory=default_assumptions, repr=False)
 
     @property
     def n_sites(self) -> int:
@@ -402,13 +406,15 @@ def period_shares(workloads: pd.DataFrame, monthly: bool) -> np.ndarray:
 
 def build_problem(sites: pd.DataFrame, workloads: pd.DataFrame, *, monthly: pd.DataFrame | None = None,
                   horizon_hours: float | None = None, max_sites: int | None = None,
-                  name: str = "scenario") -> Problem:
-    """A :class:`Problem` from validated tables (annual unless ``monthly`` is given)."""
+                  name: str = "scenario", assumptions: Assumptions | None = None) -> Problem:
+    """A :class:`Problem` from validated tables (annual unless ``monthly`` is given); it carries
+    the ``assumptions`` it was built with (default: the shipped table)."""
+    a = assumptions or default_assumptions()
     if sites.empty:
         raise SitingError("the sites table has no rows")
     if workloads.empty:
         raise SitingError("the workloads table has no rows")
-    H = assumption("horizon_hours") if horizon_hours is None else float(horizon_hours)
+    H = a["horizon_hours"] if horizon_hours is None else float(horizon_hours)
     if monthly is None:
         renewable = sites["renewable_mwh_per_year"].to_numpy(float)[:, None] * (H / HOURS_PER_YEAR)
         grid = sites["grid_ci_g_per_kwh"].to_numpy(float)[:, None]
@@ -422,19 +428,20 @@ def build_problem(sites: pd.DataFrame, workloads: pd.DataFrame, *, monthly: pd.D
     return Problem(sites=sites.reset_index(drop=True), workloads=workloads.reset_index(drop=True),
                    renewable_mwh=renewable, grid_ci=grid,
                    share=period_shares(workloads, monthly is not None), horizon_hours=H,
-                   max_sites=max_sites, name=name, periods=periods)
+                   max_sites=max_sites, name=name, periods=periods, assumptions=a)
 
 
 def load_problem(scenario: Scenario) -> Problem:
     """Read and check every table a scenario names and return the :class:`Problem` arrays."""
     sites_path = (regions_file("sites.csv") if scenario.sites == DEFAULT_SITES
                   else scenario.path(scenario.sites))
-    sites = read_sites_table(sites_path)
-    workloads = read_workloads_table(scenario.path(scenario.workloads))
+    a = scenario.resolved_assumptions()
+    sites = read_sites_table(sites_path, a)
+    workloads = read_workloads_table(scenario.path(scenario.workloads), a)
     monthly = None
     if scenario.periods == "monthly":
         if scenario.sites_monthly is None:
             raise SitingError("periods: monthly needs sites_monthly (a monthly site CSV)")
         monthly = read_monthly_table(scenario.path(scenario.sites_monthly), sites["site_id"])
     return build_problem(sites, workloads, monthly=monthly, horizon_hours=scenario.horizon_hours,
-                         max_sites=scenario.max_sites, name=scenario.name)
+                         max_sites=scenario.max_sites, name=scenario.name, assumptions=a)

@@ -333,7 +333,14 @@ def headline_rows(summary: dict, totals: dict) -> pd.DataFrame:
 
 def explain_marginals(ranked: pd.DataFrame, sites: pd.DataFrame) -> str:
     """One sentence on what the marginal values say, instead of a table of zeros."""
-    values = ranked[["t_saved_per_gpu", "t_saved_per_mw", "t_saved_per_renewable_mwh"]].fillna(0.0)
+    raw = ranked[["t_saved_per_gpu", "t_saved_per_mw", "t_saved_per_renewable_mwh"]]
+    if len(raw) and raw.isna().all(axis=None):  # the hourly model reports what binds, no duals yet
+        binds = ranked.loc[ranked["binding"].fillna("") != "", ["site_id", "binding"]]
+        what = ("Binding: " + "; ".join(f"{r.site_id}: {r.binding}" for r in binds.itertuples()) + "."
+                if len(binds) else "No site's GPUs are full in any hour.")
+        return (what + " Tonnes saved per extra GPU, MW or MWh are not computed for the hourly plan "
+                "(only the annual model reports them).")
+    values = raw.fillna(0.0)
     if (ranked["binding"].fillna("") != "").any() or (values.abs() > 0).any(axis=None):
         binds = ranked.loc[ranked["binding"].fillna("") != "", ["site_id", "binding"]]
         if binds.empty:

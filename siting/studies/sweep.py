@@ -107,7 +107,8 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
                        cfe=_number(s, "cfe"), gap=_number(s, "gap"),
                        sites_open=int(solution.sites["open"].sum()),
                        build_s=_number(s, "build_s"), solve_s=_number(s, "solve_s"))
-            sites = pd.DataFrame(solution.sites).drop(columns="geometry", errors="ignore").reset_index(drop=True)
+            sites = (pd.DataFrame(solution.sites).drop(columns="geometry", errors="ignore")
+                     .reset_index(drop=True))
     except Interrupted:
         raise  # Ctrl-C stops the study; it is not a failed run
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, none stops the study

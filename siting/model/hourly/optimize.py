@@ -183,12 +183,13 @@ def optimize_scenario(scenario, solver=None, *, sites: pd.DataFrame | None = Non
     sites_path = (
         regions_file("sites.csv") if scenario.sites == DEFAULT_SITES else scenario.path(scenario.sites)
     )
+    a = scenario.resolved_assumptions()
     if sites is None:
-        sites = read_sites_table(sites_path)
+        sites = read_sites_table(sites_path, a)
         raw_sites = read_csv(sites_path, "sites")
     else:
         raw_sites = pd.DataFrame(sites).drop(columns="geometry", errors="ignore")
-    workloads = read_workloads_table(scenario.path(scenario.workloads))
+    workloads = read_workloads_table(scenario.path(scenario.workloads), a)
     t0 = time.perf_counter()
     p = build_hourly_problem(scenario, sites, workloads, raw_sites)
     inputs_s = time.perf_counter() - t0
