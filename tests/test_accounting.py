@@ -7,11 +7,12 @@ import pytest
 
 from siting import SitingError, footprint
 from siting.assumptions import assumptions_table, default_assumptions
+from siting.cli import main
 
 
 def assumption(key):
     return default_assumptions()[key]
-from siting.cli import main
+
 
 # Meta, Llama 3.1 model card: GPU-hours (H100-80GB, 700 W) and location-based tCO2e.
 CARD = {"8B": (1.46e6, 420), "70B": (7.0e6, 2040), "405B": (30.84e6, 8930), "total": (39.3e6, 11390)}
