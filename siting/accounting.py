@@ -74,7 +74,8 @@ def footprint(gpu_hours: float, *, gpu: str | None = None, gpu_power_w: float | 
     Give either ``gpu`` (catalogue name or alias) or ``gpu_power_w``, and either
     ``ci_g_per_kwh`` or ``region`` (ISO3; latest year unless ``year``). ``pue`` and
     ``overhead_share`` default to ``assumptions`` (the shipped table unless given).
-    ``covered_share`` of the energy is counted at ``covered_ci_g_per_kwh`` (default: hydro lifecycle) in the market-based result.
+    ``covered_share`` of the energy is counted at ``covered_ci_g_per_kwh`` (default: hydro
+    lifecycle) in the market-based result.
     """
     a = assumptions or default_assumptions()
     hours = _number("gpu_hours", gpu_hours)
