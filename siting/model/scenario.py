@@ -177,7 +177,7 @@ def load_scenario(path: str | Path, assumptions: Assumptions | None = None) -> S
 def check_scenario_numbers(sc: Scenario, source: str | Path, assumptions: Assumptions) -> None:
     """Magnitudes pydantic's field rules do not cover: the horizon limit."""
     limit = assumptions["input_max_horizon_hours"]
-    if sc.horizon_hours > limit:
+    if sc.horizon_hours is not None and sc.horizon_hours > limit:
         raise problem(source, None, "horizon_hours", f"a number <= {limit:g} (limit "
                       "input_max_horizon_hours in siting/resources/assumptions.csv)",
                       sc.horizon_hours)

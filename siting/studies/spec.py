@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from siting.errors import SitingError
 
 # scenario fields that name files (relative to the file they are written in)
-PATH_KEYS = ("sites", "workloads", "sites_monthly")
+PATH_KEYS = ("sites", "workloads", "sites_monthly", "sites_hourly", "technologies")
 DEFAULT_SITES = "default"
 BASE_VARIANT = "base"
 
