@@ -394,8 +394,8 @@ def _problem_from_options(scenario, sites, workloads, sites_monthly, max_sites, 
         if sc.sites_monthly is None:
             raise SitingError("periods: monthly needs sites_monthly (a monthly site CSV)")
         monthly = read_monthly_table(sc.path(sc.sites_monthly), table["site_id"])
-    return build_problem(table, wl, monthly=monthly, horizon_hours=sc.horizon_hours, assumptions=sc.resolved_assumptions(),
-                         max_sites=sc.max_sites, name=sc.name), sc
+    return build_problem(table, wl, monthly=monthly, horizon_hours=sc.horizon_hours,
+                         max_sites=sc.max_sites, name=sc.name, assumptions=sc.resolved_assumptions()), sc
 
 
 def _apply_solver(sc, solver, time_limit_s, rel_gap):
