@@ -117,9 +117,13 @@ def test_brute_force_over_placements():
     assert raw.objective == pytest.approx(best, rel=1e-7)
 
 
-def test_pareto_front_is_monotone_and_ends_at_the_extremes():
+def test_pareto_front_is_monotone_and_ends_at_the_extremes(tmp_path):
     p = random_hourly_problem(4, 3, 168, 2, max_sites=3)
     sol = optimize_hourly(p, Objective(), rel_gap=1e-9, pareto_points=5)
+    sol.write(tmp_path)  # the planner's files: hourly table as Parquet, the front as CSV
+    hours = pd.read_parquet(tmp_path / "site_hours.parquet")
+    assert hours["cfe_mwh"].sum() / hours["load_mwh"].sum() == pytest.approx(sol.summary["cfe"], rel=1e-9)
+    assert len(pd.read_csv(tmp_path / "pareto.csv")) == 5
     front = sol.tables["pareto"]
     assert len(front) == 5 and (front["status"] == "optimal").all()
     assert (np.diff(front["co2_t"]) >= -1e-6).all()

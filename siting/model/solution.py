@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting.io import write_json, write_table
+from siting.io import atomic_path, write_json, write_table
 from siting.model.formulation import MatrixModel
 from siting.model.scenario import facility_energy_cap_mwh
 from siting.model.solve import RawSolution
@@ -41,7 +41,27 @@ class Solution:
                 write_table(out / "sites.csv", pd.DataFrame(self.sites).drop(columns="geometry",
                                                                             errors="ignore")),
                 write_table(out / "site_periods.csv", self.periods),
-                write_json(out / "summary.json", self.summary)]
+                write_json(out / "summary.json", self.summary),
+                *self.write_tables(out)]
+
+    # tables of the hourly model a planner opens directly (the store keeps all of them)
+    TABLE_FILES = {"site_hours": "site_hours.parquet", "pareto": "pareto.csv",
+                   "provenance": "provenance.csv", "cfe_month_hour": "cfe_month_hour.csv"}
+
+    def write_tables(self, out: Path) -> list[Path]:
+        written = []
+        for name, filename in self.TABLE_FILES.items():
+            table = self.tables.get(name)
+            if table is None:
+                continue
+            dest = out / filename
+            if filename.endswith(".parquet"):
+                with atomic_path(dest) as tmp:
+                    pd.DataFrame(table).to_parquet(tmp, index=False)
+                written.append(dest)
+            else:
+                written.append(write_table(dest, pd.DataFrame(table)))
+        return written
 
 
 def workload_shares(mm: MatrixModel, values: np.ndarray) -> np.ndarray:
