@@ -353,12 +353,7 @@ def _problem_from_options(scenario, sites, workloads, sites_monthly, max_sites, 
     from pathlib import Path
 
     from siting.model import Scenario, load_scenario
-    from siting.model.scenario import (
-        build_problem,
-        load_problem,
-        read_monthly_table,
-        read_workloads_table,
-    )
+    from siting.model.scenario import load_problem, problem_from_sites
 
     if sites == "-" and workloads == "-":
         raise SitingError("only one of --sites and --workloads can be read from stdin (-)")
@@ -388,14 +383,7 @@ def _problem_from_options(scenario, sites, workloads, sites_monthly, max_sites, 
             return load_problem(sc), sc
         sites_path = sites
     table, _ = _model_sites(sites_path, mirror=mirror, cache=cache, year=year)
-    wl = read_workloads_table(sc.path(sc.workloads))
-    monthly = None
-    if sc.periods == "monthly":
-        if sc.sites_monthly is None:
-            raise SitingError("periods: monthly needs sites_monthly (a monthly site CSV)")
-        monthly = read_monthly_table(sc.path(sc.sites_monthly), table["site_id"])
-    return build_problem(table, wl, monthly=monthly, horizon_hours=sc.horizon_hours,
-                         max_sites=sc.max_sites, name=sc.name, assumptions=sc.resolved_assumptions()), sc
+    return problem_from_sites(sc, table), sc
 
 
 def _apply_solver(sc, solver, time_limit_s, rel_gap):

@@ -436,7 +436,13 @@ def load_problem(scenario: Scenario) -> Problem:
     sites_path = (regions_file("sites.csv") if scenario.sites == DEFAULT_SITES
                   else scenario.path(scenario.sites))
     a = scenario.resolved_assumptions()
-    sites = read_sites_table(sites_path, a)
+    return problem_from_sites(scenario, read_sites_table(sites_path, a))
+
+
+def problem_from_sites(scenario: Scenario, sites: pd.DataFrame) -> Problem:
+    """The :class:`Problem` of ``scenario`` with an already validated sites table (e.g. enriched
+    from a ``site_id,lat,lon`` list): its workloads, monthly data and assumptions."""
+    a = scenario.resolved_assumptions()
     workloads = read_workloads_table(scenario.path(scenario.workloads), a)
     monthly = None
     if scenario.periods == "monthly":
