@@ -27,6 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = REPO / "scenarios" / "example_llama.yaml"
+BASE_SCENARIO = [BASE]  # --base replaces it (e.g. scenarios/llama31_hourly.yaml: runs of ~20 s)
 GRID = [2, 3, 4, 6]  # max_sites; draws make up the rest of the runs
 
 
@@ -35,7 +36,8 @@ def study_yaml(folder: Path, runs: int) -> Path:
         raise SystemExit(f"--runs must be a multiple of {len(GRID)}")
     path = folder / f"bench_{runs}.yaml"
     path.write_text(
-        f"name: bench_{runs}\nbase: {BASE}\ngrid:\n  max_sites: {GRID}\n"
+        f"name: bench_{runs}\nbase: {BASE_SCENARIO[0]}\ngrid:\n  max_sites: {GRID}\n"
+        "  pareto_points: [0]\n"
         f"draws:\n  n: {runs // len(GRID)}\n  seed: 1\n  params:\n"
         "    assumptions.pue_default: {dist: uniform, low: 1.05, high: 1.5}\n"
         "    horizon_hours: {dist: uniform, low: 1440, high: 2160}\n", encoding="utf-8")
@@ -115,13 +117,16 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=32)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--memory-runs", default="32,256")
+    ap.add_argument("--base", default=str(BASE), help="base scenario of the study")
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    BASE_SCENARIO[0] = Path(args.base).resolve()
     if args.child is not None:
         child(args.child, args.workers)
         return
     speed(args.runs, args.workers)
-    memory([int(x) for x in args.memory_runs.split(",")], args.workers)
+    if args.memory_runs:
+        memory([int(x) for x in args.memory_runs.split(",")], args.workers)
 
 
 if __name__ == "__main__":
