@@ -213,7 +213,6 @@ class Decomposition:
         h, m = self.h, self.m
         names = relevant_credits(self.obj)
         limits = self._limits()
-        credit_limits = bool(limits) or self.obj.cfe_target is not None
         h.setOptionValue("mip_rel_gap", float(rel_gap))
         set_threads(h, threads)
         int_cols = np.flatnonzero(self.integer).astype(np.int32)
@@ -287,7 +286,6 @@ class Decomposition:
         if status != "optimal":
             status = "feasible"
         gap = None if bound is None else max(0.0, best_obj - bound) / max(abs(best_obj), 1e-9)
-        del credit_limits
         return HourlyRaw(
             status,
             best_obj,
@@ -306,13 +304,6 @@ class Decomposition:
         sol.col_value = values.tolist()
         sol.value_valid = True
         return sol
-
-    def _row_active(self, name: str) -> bool:
-        if name in ("co2_cap", "budget"):
-            i = int(self.m.rows[name][0])
-            ok, lo, hi, _ = self.h.getRow(i)
-            return hi < INF
-        return True
 
     def _relax(self, int_cols: np.ndarray) -> None:
         """Back to the LP relaxation, so the next objective starts with LP rounds."""
