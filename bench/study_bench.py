@@ -58,15 +58,14 @@ def sweep(path: Path, out: Path, scheduler: str, workers: int | None = None) -> 
 
 
 def speed(runs: int, workers: int) -> None:
-    from dask.distributed import LocalCluster
+    from siting.studies.sweep import local_cluster
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         path = study_yaml(folder, runs)
         sweep(study_yaml(folder, len(GRID)), folder / "warm", "serial")  # imports, caches
         serial = sweep(path, folder / "serial", "serial")
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster:
+        with local_cluster(workers) as cluster:
             sweep(study_yaml(folder, len(GRID)), folder / "warm_dask", cluster.scheduler_address)
             dask = sweep(path, folder / "dask", cluster.scheduler_address)
         local = sweep(path, folder / "local", "local", workers)  # start-up included

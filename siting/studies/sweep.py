@@ -38,6 +38,19 @@ FAILED = "error"
 METRICS = ["objective", "co2_t", "cost_usd", "cfe", "sites_open", "gap"]
 TIMINGS = ["build_s", "solve_s", "run_s"]
 KEY_PREFIX = "siting-run-"
+# A run's solver gets one thread unless its scenario names a number: the study's parallelism
+# is across runs (one worker process per core), and on this 2-core machine HiGHS with one
+# thread was also faster alone (12.7 s against 14.4 s for the default hourly run).
+RUN_SOLVER_THREADS = 1
+# Settings of the LocalCluster's workers for numpy- and solver-heavy tasks (measured on the
+# default hourly run, 2 workers on 2 cores): Dask's sampling profiler (every 10 ms) cost
+# about 15 % of a run, and its default MALLOC_TRIM_THRESHOLD_=65536 makes glibc map and unmap
+# every array over 128 KiB (12.7 s -> 16.5 s for one run). A remote cluster keeps its own.
+LOCAL_WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.nanny.pre-spawn-environ": {
+        "OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1},
+}
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,9 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         from siting.model import optimize as run_optimize
 
         scenario = Scenario(**task["scenario"], base_dir=Path(task["base_dir"]))
+        if scenario.solver.threads is None:
+            scenario = scenario.model_copy(update={"solver": scenario.solver.model_copy(
+                update={"threads": RUN_SOLVER_THREADS})})
         try:
             solution = run_optimize(scenario)
         except InfeasibleError as exc:
@@ -132,14 +148,24 @@ def _warm() -> None:
     import siting.model.optimize  # noqa: F401
 
 
+def local_cluster(n_workers: int):
+    """A LocalCluster of ``n_workers`` processes with one thread each, configured for solver
+    runs (:data:`LOCAL_WORKER_CONFIG`)."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    with dask.config.set(LOCAL_WORKER_CONFIG):
+        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                            dashboard_address=None)
+
+
 def _dask(tasks: list[dict], scheduler: str, workers: int | None) -> Iterator[dict]:
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, as_completed
 
     if scheduler == "local":
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         n = workers or cores or 1
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        cluster = local_cluster(n)
         client = Client(cluster)
     else:
         cluster = None
