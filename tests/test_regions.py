@@ -28,7 +28,8 @@ def test_embedded_default_size_and_content():
     assert 100 <= len(clusters) <= 300
     assert (sites["kind"] == "hub").sum() >= 20
     assert sites["site_id"].is_unique
-    for col in ("capacity_gpus", "pue", "grid_ci_g_per_kwh", "renewable_mwh_per_year",
+    assert "pue" not in sites  # no measured PUE: each run applies its scenario's pue_default
+    for col in ("capacity_gpus", "grid_ci_g_per_kwh", "renewable_mwh_per_year",
                 "existing_renewable_mwh_per_year", "snap_km"):
         assert sites[col].notna().all(), col
     # the annual credit is labelled as what it is: a share of existing, non-additional output

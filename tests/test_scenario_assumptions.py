@@ -30,7 +30,8 @@ def test_overrides_stay_with_their_scenario():
 
 def test_pue_default_override_changes_that_run_and_no_other(tmp_path):
     # sites that give no PUE: the scenario's pue_default applies to them
-    sites = pd.read_csv(REPO / "data" / "regions" / "sites.csv").drop(columns=["pue"])
+    sites = pd.read_csv(REPO / "data" / "regions" / "sites.csv")
+    assert "pue" not in sites  # the embedded sites give no PUE of their own
     sites.to_csv(tmp_path / "sites_no_pue.csv", index=False)
     base = siting.load_scenario(SCENARIO).model_copy(
         update={"sites": str(tmp_path / "sites_no_pue.csv")})
@@ -46,11 +47,18 @@ def test_pue_default_override_changes_that_run_and_no_other(tmp_path):
     # ... and leaves the runs before and after it alone
     assert after.summary["energy_mwh"] == before.summary["energy_mwh"]
     assert after.summary["emissions_t"] == pytest.approx(before.summary["emissions_t"], rel=1e-9)
+    # ... and moves the default sites, which give no PUE of their own
+    default_sites = siting.optimize(siting.load_scenario(SCENARIO).model_copy(
+        update={"assumptions": {"pue_default": OVERRIDE_PUE}}))
+    assert default_sites.summary["energy_mwh"] == pytest.approx(overridden.summary["energy_mwh"], rel=1e-9)
     # sites that state their PUE keep it whatever pue_default says
-    default_sites = siting.load_scenario(SCENARIO)
-    a = siting.optimize(default_sites)
-    b = siting.optimize(default_sites.model_copy(update={"assumptions": {"pue_default": OVERRIDE_PUE}}))
+    sites["pue"] = 1.2
+    sites.to_csv(tmp_path / "sites_pue.csv", index=False)
+    stated = base.model_copy(update={"sites": str(tmp_path / "sites_pue.csv")})
+    a = siting.optimize(stated)
+    b = siting.optimize(stated.model_copy(update={"assumptions": {"pue_default": OVERRIDE_PUE}}))
     assert b.summary["energy_mwh"] == pytest.approx(a.summary["energy_mwh"], rel=1e-12)
+    assert a.summary["energy_mwh"] == pytest.approx(before.summary["energy_mwh"] * 1.2 / TABLE_PUE, rel=1e-9)
 
 
 def test_llama31_card_rows_add_up_to_the_card_totals():

@@ -53,8 +53,10 @@ def build_all(mirror=None, cache=None, out: Path = REPO_ROOT / "data" / "regions
     ]
 
 
+# No ``pue`` column: no embedded site has a measured PUE, so each run applies its scenario's
+# ``pue_default`` (a PUE stamped in at build time would hide that assumption from studies).
 SITE_COLUMNS = ["site_id", "name", "kind", "country_iso3", "lat", "lon", "snap_km",
-                "capacity_gpus", "pue", "grid_ci_g_per_kwh", "grid_year", "grid_ci_source",
+                "capacity_gpus", "grid_ci_g_per_kwh", "grid_year", "grid_ci_source",
                 "grid_ci_resolution", "grid_ci_zone", "grid_ci_basis",
                 "renewable_mwh_per_year", "renewable_ci_g_per_kwh", "renewable_supply_basis",
                 "existing_renewable_mwh_per_year", "existing_renewable_hydro_mwh_per_year",
