@@ -217,6 +217,7 @@ class Decomposition:
         set_threads(h, threads)
         int_cols = np.flatnonzero(self.integer).astype(np.int32)
         best, best_obj, bound, rounds, worst = None, math.inf, None, 0, 0.0
+        after_master_s = 0.0
         status = "no_solution"
         phases = ("lp", "mip") if int_cols.size else ("lp",)
         for phase in phases:
@@ -228,7 +229,9 @@ class Decomposition:
             while rounds < max_rounds:
                 rounds += 1
                 if time_limit_s is not None:
-                    left = time_limit_s - (time.perf_counter() - t0)
+                    # leave the master the time left less what the last round's exact
+                    # evaluation and cuts took, so the round ends within the limit
+                    left = time_limit_s - (time.perf_counter() - t0) - after_master_s
                     if left <= 0:
                         break
                     h.setOptionValue("time_limit", float(left))
@@ -248,10 +251,15 @@ class Decomposition:
                 info = h.getInfo()
                 if info.primal_solution_status != 2:
                     break
+                t_master = time.perf_counter()
                 x = np.asarray(h.getSolution().col_value)
                 solved = ms == highspy.HighsModelStatus.kOptimal
                 if solved:
                     bound = float(info.mip_dual_bound if phase == "mip" else info.objective_function_value)
+                elif phase == "mip" and math.isfinite(info.mip_dual_bound):
+                    # a MIP master stopped by the time limit still proves its dual bound; every
+                    # master is a relaxation, so the best of their bounds is a valid bound
+                    bound = max(bound if bound is not None else -math.inf, float(info.mip_dual_bound))
                 exact = self.exact_values(x)
                 final_phase = phase == phases[-1]
                 if final_phase and self._feasible(exact, limits):
@@ -260,11 +268,14 @@ class Decomposition:
                         best, best_obj = exact, val
                 added, worst = self.add_cuts(x, names, CUT_TOL)
                 for other in self._pool:  # plans found on the way: incumbents and cuts
+                    if time_limit_s is not None and time.perf_counter() - t0 >= time_limit_s:
+                        break  # out of time: the round's own plan is evaluated, the rest waits
                     ex = self.exact_values(other)
                     if self._feasible(ex, limits) and float(m.cost @ ex) < best_obj:
                         best, best_obj = ex, float(m.cost @ ex)
                     more, _ = self.add_cuts(other, names, CUT_TOL)
                     added += more
+                after_master_s = time.perf_counter() - t_master
                 gap = (
                     None
                     if best is None or bound is None
