@@ -101,6 +101,11 @@ class Decomposition:
         self.obj = obj
         self.n_cuts = 0
         self.weights = credit_weights(p)
+        # the best plan of every earlier solve (other objectives or limits, e.g. the points of
+        # a Pareto front): each is a candidate incumbent of the next solve, kept if it meets
+        # that solve's limits with exact credits (a start never changes the optimum, only
+        # how early HiGHS can prune)
+        self.plans: list[np.ndarray] = []
 
     def _collect(self, kind, message, data_out, data_in, user_data) -> None:
         if kind == highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution:
@@ -218,6 +223,10 @@ class Decomposition:
         int_cols = np.flatnonzero(self.integer).astype(np.int32)
         best, best_obj, bound, rounds, worst = None, math.inf, None, 0, 0.0
         after_master_s = 0.0
+        for plan in self.plans:
+            ex = self.exact_values(plan)
+            if self._feasible(ex, limits) and float(m.cost @ ex) < best_obj:
+                best, best_obj = ex, float(m.cost @ ex)
         status = "no_solution"
         phases = ("lp", "mip") if int_cols.size else ("lp",)
         for phase in phases:
@@ -292,6 +301,8 @@ class Decomposition:
                     break  # the time limit ended the master
         self._relax(int_cols)
         solve_s = time.perf_counter() - t0
+        if best is not None:
+            self.plans.append(best)
         if best is None:
             return HourlyRaw("no_solution", None, bound, None, None, solve_s, rounds, self.n_cuts)
         if status != "optimal":

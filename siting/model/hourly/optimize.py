@@ -79,8 +79,12 @@ def optimize_hourly(
     _raise_if_unsolved(raw, obj)
     pareto = None
     if pareto_points >= 2:
+        # the plan just solved is the front's least-CO2 end when it is plain least CO2
+        plain_co2 = obj.kind == "min_co2" and obj.co2_cap_t is None and obj.budget_usd is None
+        known = raw.objective if plain_co2 else None
         pareto = pareto_front(
-            p, obj, pareto_points, formulation, rel_gap, time_limit_s, threads, master, progress
+            p, obj, pareto_points, formulation, rel_gap, time_limit_s, threads, master, progress,
+            least_co2_t=known,
         )
         if master is not None:  # the persistent master was re-aimed: restore the plan's model
             master.set_objective(obj)
@@ -120,10 +124,15 @@ def pareto_front(
     threads: int | None,
     master: Decomposition | None,
     progress=None,
+    *,
+    least_co2_t: float | None = None,
 ) -> pd.DataFrame:
     """Cost against CO2 by the epsilon-constraint method: the least-cost and least-CO2 plans
     (keeping ``cfe_target``), then least cost with ``co2 <= eps`` at ``n_points - 2`` evenly
-    spaced caps between them. The decomposed master keeps its cuts from point to point."""
+    spaced caps between them, from the tightest cap up, so each point's plan meets the next
+    point's cap. The decomposed master keeps its cuts and its earlier plans (as candidate
+    incumbents) from point to point. ``least_co2_t``: the least CO2 (kept ``cfe_target``,
+    no cap or budget) when the caller has already solved it."""
     base = replace(obj, co2_cap_t=None, budget_usd=None)
     rows = []
 
@@ -157,7 +166,9 @@ def pareto_front(
 
     cheap = run(replace(base, kind="min_cost"), "least cost")
     # the least-CO2 end is lexicographic: least cost among the plans within rel_gap of least CO2
-    least_co2 = run(replace(base, kind="min_co2"), "least CO2", record=False)
+    least_co2 = least_co2_t
+    if least_co2 is None:
+        least_co2 = run(replace(base, kind="min_co2"), "least CO2", record=False)
     clean = (
         None
         if least_co2 is None
