@@ -12,7 +12,8 @@ from siting.model.formulation import MatrixModel, ModelOptions, formulate, witho
 from siting.model.scenario import Problem, Scenario, SolverOptions, load_problem
 from siting.model.solution import Solution, build_solution
 from siting.model.solve import solve_highs, solve_pulp
-from siting.model.warmstart import Start, warm_start
+from siting.model.start import Start
+from siting.model.warmstart import warm_start
 
 
 class NoSolutionError(SitingError):

@@ -6,12 +6,11 @@ a vectorised choice over all sites.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from siting.model.dive import RootLp, lp_dive
+from siting.model.dive import lp_dive
 from siting.model.formulation import MatrixModel, uses_open_decisions
+from siting.model.start import RootLp, Start
 
 
 def _site_cost(mm: MatrixModel, c: int, units: float, r_left: np.ndarray) -> np.ndarray:
@@ -94,16 +93,6 @@ def column_vector(mm: MatrixModel, x: np.ndarray, is_open: np.ndarray) -> np.nda
         np.add.at(e_sp, cl.pattern, x * cl.energy_mwh[:, None])
         values[mm.e_col] = e_sp.T
     return values
-
-
-@dataclass
-class Start:
-    """A feasible start: its column vector, where it came from ("dive" or "greedy"), and
-    the root LP when the dive got that far (for reduced-cost fixing)."""
-
-    values: np.ndarray
-    source: str
-    root: RootLp | None
 
 
 def warm_start(mm: MatrixModel, time_limit_s: float | None = None) -> Start | None:
