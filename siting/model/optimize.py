@@ -9,6 +9,7 @@ from siting.errors import InfeasibleError, SitingError
 from siting.model.dive import reduced_cost_fixing
 from siting.model.feasibility import check_feasibility, explain_solver_infeasible
 from siting.model.formulation import MatrixModel, ModelOptions, formulate, without_packing_rows
+from siting.model.marginals import marginal_values
 from siting.model.scenario import Problem, Scenario, SolverOptions, load_problem
 from siting.model.solution import Solution, build_solution
 from siting.model.solve import solve_highs, solve_pulp
@@ -70,11 +71,15 @@ def remaining_time(solver: SolverOptions, spent_s: float) -> SolverOptions:
 
 
 def optimize(problem: Problem | Scenario, *, solver: SolverOptions | None = None,
-             options: ModelOptions | None = None, backend: str = "arrays") -> Solution:
+             options: ModelOptions | None = None, backend: str = "arrays",
+             marginals: bool = True) -> Solution:
     """Place the workloads on the sites with the least CO2.
 
     ``backend="arrays"`` hands the model to HiGHS directly; ``backend="pulp"`` builds the
-    PuLP problem and solves it with the chosen PuLP solver (the only way to use CBC)."""
+    PuLP problem and solves it with the chosen PuLP solver (the only way to use CBC).
+    With ``marginals`` (the default) the solution carries its marginal values
+    (``solution.marginals``, one LP solve with the integer decisions fixed), which is what
+    a report reads; without them the solution cannot be reported."""
     if isinstance(problem, Scenario):
         if problem.periods == "hourly":
             from siting.model.hourly.optimize import optimize_scenario
@@ -97,4 +102,7 @@ def optimize(problem: Problem | Scenario, *, solver: SolverOptions | None = None
         raise NoSolutionError(f"no feasible plan found ({raw.status}, "
                               f"{raw.detail.get('highs_status', '')}) within the limits; "
                               "raise solver.time_limit_s")
-    return build_solution(mm, raw, build_s)
+    solution = build_solution(mm, raw, build_s)
+    if marginals:
+        solution.tables["marginals"] = marginal_values(mm, raw.values)
+    return solution
