@@ -144,7 +144,12 @@ def dive(h: highspy.Highs, mm: MatrixModel, strategy: str, *,
 def reduced_cost_fixing(mm: MatrixModel, root: RootLp, incumbent: float) -> np.ndarray:
     """Integer columns that can be fixed at 0 without losing any solution better than the
     incumbent: at 0 in the root LP with a reduced cost above ``incumbent - root``. Setting
-    one to 1 would cost at least the root value plus that reduced cost (LP duality)."""
+    one to 1 would cost at least the root value plus that reduced cost (LP duality).
+
+    Valid when ``root`` is the LP relaxation of ``mm`` itself, or of ``mm`` with rows that cut
+    off no integer plan (the packing rows), and ``incumbent`` the objective of a plan that
+    keeps every row of ``mm`` (:func:`siting.model.optimize.prepare` checks both); any
+    objective, any input."""
     ints = np.flatnonzero(mm.integer)
     slack = incumbent - root.objective
     tol = 1e-7 * max(1.0, abs(incumbent))

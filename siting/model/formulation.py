@@ -23,15 +23,15 @@ equivalent model with the same optimum that solves faster:
   objective charges every MWh at grid intensity and credits
   ``(grid_ci_st - renewable_ci_s) / 1000`` per renewable MWh; r exists only where that credit
   is positive and renewables exist (otherwise r = 0 is optimal).
-* Identical workloads are aggregated: splittable ones with the same energy per GPU-hour and
-  period profile merge into one; k identical unsplittable ones become one integer count
-  ``0 <= n_cs <= k``. Shares and job placements are recovered exactly afterwards.
+* Identical workloads are aggregated (:func:`workload_classes`): splittable ones with the
+  same energy per GPU-hour and period profile merge into one; k identical unsplittable ones
+  become one integer count ``0 <= n_cs <= k``. Shares and job placements are recovered exactly afterwards.
 * y exists only when it matters (embodied emissions or max_sites); otherwise every site is
   effectively open and (2), (7) vanish. (2) is kept for unsplittable work only: for
   splittable work it is implied by (3).
 * Pairs that cannot hold one unsplittable job are not created; share bounds are tightened
   to ``min(1, capacity / demand)``.
-* Dominated sites are pruned (see :func:`dominated_sites`).
+* Dominated sites are pruned (see :func:`dominated_sites`; one period only).
 * Packing rows: for each site and k = 1, 2, 3,
   ``sum_c u_k(gpu_hours_c / capacity_s) n_cs <= y_s`` over whole jobs (1 in place of y_s
   when there is no y), with u_k a dual-feasible function (:func:`dual_feasible`; k = 1 says
@@ -95,6 +95,16 @@ class Classes:
 
 
 def workload_classes(problem: Problem, aggregate: bool) -> Classes:
+    """The workloads as classes: one per workload, or (``aggregate``) merged.
+
+    Reduction (``aggregate``; :func:`formulate` asks for it in the compact formulation with
+    ``ModelOptions.aggregate``): splittable workloads with the same energy per GPU-hour and
+    the same period profile become one class, and unsplittable jobs that also share their
+    size become one integer count. Valid for every input of this model and its one
+    objective (least tCO2e): every row and every objective term sees a workload only through
+    its GPU-hours, IT energy and period profile, so merged work can be split back into the
+    original workloads exactly (:func:`siting.model.solution.workload_shares`). It would not
+    be with anything that tells such workloads apart (a per-workload site list or deadline)."""
     wl = problem.workloads
     share = problem.share
     patterns, pattern_of = np.unique(np.round(share, 12), axis=0, return_inverse=True)
@@ -156,8 +166,10 @@ class SiteArrays:
 
 
 def uses_open_decisions(p: Problem) -> bool:
-    """y matters only with embodied emissions or a limit on open sites."""
-    return p.max_sites is not None or bool((p.sites["embodied_t"].to_numpy(float) > 0).any())
+    """Do the open decisions y matter? Only with embodied emissions (any site with
+    ``embodied_t`` other than 0) or a limit on open sites; otherwise every site can be taken as
+    open at no cost, and the compact model leaves y out (:func:`define_open_decisions`)."""
+    return p.max_sites is not None or bool((p.sites["embodied_t"].to_numpy(float) != 0).any())
 
 
 def marginal_ci(sa: SiteArrays) -> tuple[np.ndarray, np.ndarray]:
@@ -183,7 +195,17 @@ def dominated_sites(p: Problem, classes: Classes, *, chunk: int = 256) -> np.nda
     * all work is splittable, y does not matter, no dominator has a MW cap, and b's
       dominators together can hold the whole demand: their spare capacity is then at
       least b's load.
+
+    When it is valid: for the model's one objective, least tCO2e; with one period only
+    (capacity is compared over the horizon, while with several periods a site's GPUs bind
+    month by month, so a dominator may be full in the months b is needed): with more it
+    removes nothing. A site with negative ``embodied_t`` (a credit for opening it, which no
+    validated input has) is never removed, as the plan may open it for that credit alone.
+    Off in the plain formulation and with ``ModelOptions(prune_sites=False)``
+    (:func:`kept_sites`).
     """
+    if p.n_periods != 1:
+        return np.zeros(p.n_sites, bool)
     sa = SiteArrays.from_problem(p)
     best, worst = marginal_ci(sa)
     total_gh = float((classes.count * classes.gpu_hours).sum())
@@ -201,7 +223,7 @@ def dominated_sites(p: Problem, classes: Classes, *, chunk: int = 256) -> np.nda
         dom &= strictly | (order[:, None] < b[None, :])
         dom[b, np.arange(len(b))] = False
         single = dom & holds_all[:, None] & (sa.embodied_t[:, None] <= sa.embodied_t[None, b])
-        removable[b] = single.any(axis=0)
+        removable[b] = single.any(axis=0) & (sa.embodied_t[b] >= 0)
         if k_rule:
             ok = dom & no_mw_cap[:, None]
             cap_sum = (ok * sa.cap_gpu_hours[:, None]).sum(axis=0)
