@@ -70,3 +70,19 @@ def test_aggregation_keeps_different_profiles_apart():
     assert workload_classes(both, aggregate=True).n == 2
     same_months = build_problem(p.sites, wl.assign(start_month=1, end_month=1), horizon_hours=H)
     assert workload_classes(same_months, aggregate=True).n == 1
+
+
+@pytest.mark.parametrize("update", [{"objective": "min_cost"}, {"objective": "cost_plus_carbon"},
+                                    {"co2_cap_t": 100.0}, {"budget_usd": 1e6}, {"cfe_target": 0.9},
+                                    {"pareto_points": 3}])
+def test_annual_model_refuses_what_it_cannot_optimise(update):
+    """The reductions are exact for least tCO2e only, the one objective of the annual and
+    monthly model: a scenario asking for another objective, a cap or a target is refused
+    instead of being silently minimised for tCO2e."""
+    from siting.errors import SitingError
+    from siting.model import load_scenario
+    from siting.paths import REPO_ROOT
+
+    sc = load_scenario(REPO_ROOT / "scenarios" / "example_llama.yaml").model_copy(update=update)
+    with pytest.raises(SitingError, match="needs periods: hourly"):
+        optimize(sc)
