@@ -10,6 +10,7 @@ Variables: ``x_ws`` in [0, 1], the share of w at s (binary when w is unsplittabl
     (1) sum_s x_ws = 1                                     for each w
     (2) x_ws <= y_s
     (3) sum_w gpu_hours_w x_ws <= capacity_gpus_s * H * y_s
+    (3b) sum_w gpu_hours_w f_wt x_ws <= capacity_gpus_s * h_t * y_s   for each t (months only)
     (4) pue_s sum_w e_w x_ws <= capacity_mw_s * H             when capacity_mw is given
     (5) r_st + g_st = pue_s sum_w e_w f_wt x_ws
     (6) r_st <= renewable_mwh_st
@@ -25,7 +26,8 @@ equivalent model with the same optimum that solves faster:
   is positive and renewables exist (otherwise r = 0 is optimal).
 * Identical workloads are aggregated (:func:`workload_classes`): splittable ones with the
   same energy per GPU-hour and period profile merge into one; k identical unsplittable ones
-  become one integer count ``0 <= n_cs <= k``. Shares and job placements are recovered exactly afterwards.
+  become one integer count ``0 <= n_cs <= k``. Shares and job placements are recovered
+  exactly afterwards.
 * y exists only when it matters (embodied emissions or max_sites); otherwise every site is
   effectively open and (2), (7) vanish. (2) is kept for unsplittable work only: for
   splittable work it is implied by (3).
@@ -41,8 +43,18 @@ equivalent model with the same optimum that solves faster:
   itself ran slower with them in the model, so by default (``packing_rows="start"``) they
   serve the LP dive and reduced-cost fixing only and :func:`without_packing_rows` removes
   them before the MIP solve; both uses stay exact because the rows cut off no integer plan.
-* Monthly mode uses site-energy auxiliaries ``E_sp`` per period profile p, so the balance
-  rows have a handful of terms instead of one per workload.
+* ``strengthen`` (default): in (5) a whole job counts with ``min(R_st, its load)``, as it
+  can never use more renewables than the site has; valid for every integer plan.
+* Monthly mode without ``strengthen`` uses site-energy auxiliaries ``E_sp`` per period
+  profile p, so the balance rows have a handful of terms instead of one per workload.
+
+Each reduction's docstring says when it is valid; where it is not, it is off.
+
+Code layout, in the order :func:`formulate` runs it: :func:`model_inputs` (classes, kept
+sites: the reductions on the data), one ``define_*`` function per variable family (columns
+x, y, r, g, E in that order), one per constraint family (rows (1), (2), (3), (3b), E
+definitions, (4), (5), (7), packing), :func:`define_objective` from :func:`objective_terms`,
+and :func:`capacity_row_scale`.
 """
 
 from __future__ import annotations
