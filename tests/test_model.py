@@ -11,10 +11,9 @@ from hypothesis import strategies as st
 
 from siting.errors import InfeasibleError
 from siting.model import ModelOptions, SolverOptions, build_problem, optimize
-from siting.model.dive import STRATEGIES, _dive, _unit_gpu_hours
+from siting.model.dive import STRATEGIES, dive, lp_relaxation
 from siting.model.formulation import dual_feasible, formulate
 from siting.model.pulp_model import to_pulp
-from siting.model.solve import highs_model
 from siting.model.testing import emissions_of, random_problem, violation
 from tests.model_helpers import brute_force
 
@@ -293,13 +292,11 @@ def test_dives_give_feasible_plans_above_the_lp(seed):
     every row (capacity in every month included) and is no better than the LP, and at least
     one strategy returns a plan."""
     mm = formulate(random_problem(60, 15, n_periods=12, seed=seed), ModelOptions(packing_rows="model"))
-    ints = np.flatnonzero(mm.integer)
     plans = 0
     for strategy in STRATEGIES:
-        h = highs_model(mm, integer=False)
-        h.run()
+        h = lp_relaxation(mm)
         lp = h.getInfo().objective_function_value
-        values = _dive(h, ints, strategy, 0.0, None, _unit_gpu_hours(mm)[ints])
+        values = dive(h, mm, strategy)
         if values is None:
             continue
         plans += 1

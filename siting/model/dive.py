@@ -23,16 +23,19 @@ HiGHS keeps the basis between solves, so each round is short.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import highspy
 import numpy as np
 
 from siting.model.formulation import MatrixModel
 from siting.model.solve import highs_model
+from siting.model.start import RootLp
 
 INTEGRAL_TOL = 1e-6
 STRATEGIES = ("fix", "up", "big")
+
+__all__ = ["INTEGRAL_TOL", "STRATEGIES", "RootLp", "dive", "lp_dive", "lp_relaxation",
+           "reduced_cost_fixing"]
 
 
 def _solved(h: highspy.Highs) -> bool:
@@ -40,41 +43,39 @@ def _solved(h: highspy.Highs) -> bool:
     return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
 
-@dataclass
-class RootLp:
-    """The LP relaxation the dive starts from: its value, primal values and reduced costs."""
-
-    objective: float
-    values: np.ndarray
-    reduced_costs: np.ndarray
+def lp_relaxation(mm: MatrixModel, time_limit_s: float | None = None) -> highspy.Highs | None:
+    """A ``Highs`` holding the LP relaxation of ``mm``, solved (the state :func:`dive`
+    starts from), or None when it does not solve to optimality within ``time_limit_s``."""
+    h = highs_model(mm, integer=False)
+    if time_limit_s is not None:
+        h.setOptionValue("time_limit", float(time_limit_s))
+    return h if _solved(h) else None
 
 
 def lp_dive(mm: MatrixModel, time_limit_s: float | None = None,
             root: list | None = None) -> np.ndarray | None:
-    """A feasible column vector for ``mm``, or None when the dive fails or runs out of time.
-    When ``root`` is a list, the root LP (:class:`RootLp`) is appended to it."""
+    """A feasible column vector for ``mm``: the best of the dives of every strategy in
+    :data:`STRATEGIES`, or None when all fail or the time runs out. When ``root`` is a list,
+    the root LP (:class:`~siting.model.start.RootLp`) is appended to it."""
     ints = np.flatnonzero(mm.integer)
     if not len(ints):
         return None
-    t0 = time.perf_counter()
-    h = highs_model(mm, integer=False)
-    if time_limit_s is not None:
-        h.setOptionValue("time_limit", float(time_limit_s))
-    if not _solved(h):
+    deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
+    h = lp_relaxation(mm, time_limit_s)
+    if h is None:
         return None
     if root is not None:
         sol = h.getSolution()
         root.append(RootLp(float(h.getInfo().objective_function_value),
                            np.asarray(sol.col_value), np.asarray(sol.col_dual)))
     found = []
-    size = _unit_gpu_hours(mm)[ints]
     for i, strategy in enumerate(STRATEGIES):
         if i:
             # undo the previous strategy's fixings and start again from the root LP
             h.changeColsBounds(len(ints), ints.astype(np.int32), mm.lb[ints], mm.ub[ints])
             if not _solved(h):
                 break
-        values = _dive(h, ints, strategy, t0, time_limit_s, size)
+        values = dive(h, mm, strategy, deadline=deadline)
         if values is not None:
             found.append(values)
     return min(found, key=lambda v: float(mm.cost @ v)) if found else None
@@ -88,11 +89,20 @@ def _unit_gpu_hours(mm: MatrixModel) -> np.ndarray:
     return size
 
 
-def _dive(h: highspy.Highs, ints: np.ndarray, strategy: str, t0: float,
-          time_limit_s: float | None, size: np.ndarray) -> np.ndarray | None:
+def dive(h: highspy.Highs, mm: MatrixModel, strategy: str, *,
+         deadline: float | None = None) -> np.ndarray | None:
+    """One dive with ``strategy`` (one of :data:`STRATEGIES`, see the module doc) from the
+    solved LP relaxation of ``mm`` in ``h`` (e.g. from :func:`lp_relaxation`): a feasible
+    column vector with every integer column integral, or None when a rounding leaves the LP
+    infeasible or ``time.perf_counter()`` passes ``deadline``. It changes column bounds in
+    ``h``; reset them (to ``mm.lb``, ``mm.ub``) before diving again."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown dive strategy {strategy!r}; expected one of {STRATEGIES}")
+    ints = np.flatnonzero(mm.integer)
+    size = _unit_gpu_hours(mm)[ints]
     fixed = np.zeros(len(ints), bool)
     for _ in range(2 * len(ints) + 1):  # each round fixes at least one variable
-        if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+        if deadline is not None and time.perf_counter() > deadline:
             return None
         v = np.asarray(h.getSolution().col_value)[ints]
         frac = np.abs(v - np.round(v))
@@ -134,7 +144,12 @@ def _dive(h: highspy.Highs, ints: np.ndarray, strategy: str, t0: float,
 def reduced_cost_fixing(mm: MatrixModel, root: RootLp, incumbent: float) -> np.ndarray:
     """Integer columns that can be fixed at 0 without losing any solution better than the
     incumbent: at 0 in the root LP with a reduced cost above ``incumbent - root``. Setting
-    one to 1 would cost at least the root value plus that reduced cost (LP duality)."""
+    one to 1 would cost at least the root value plus that reduced cost (LP duality).
+
+    Valid when ``root`` is the LP relaxation of ``mm`` itself, or of ``mm`` with rows that cut
+    off no integer plan (the packing rows), and ``incumbent`` the objective of a plan that
+    keeps every row of ``mm`` (:func:`siting.model.optimize.prepare` checks both); any
+    objective, any input."""
     ints = np.flatnonzero(mm.integer)
     slack = incumbent - root.objective
     tol = 1e-7 * max(1.0, abs(incumbent))

@@ -9,16 +9,35 @@ from siting.errors import InfeasibleError, SitingError
 from siting.model.dive import reduced_cost_fixing
 from siting.model.feasibility import check_feasibility, explain_solver_infeasible
 from siting.model.formulation import MatrixModel, ModelOptions, formulate, without_packing_rows
+from siting.model.marginals import marginal_values
 from siting.model.scenario import Problem, Scenario, SolverOptions, load_problem
 from siting.model.solution import Solution, build_solution
 from siting.model.solve import solve_highs, solve_pulp
-from siting.model.warmstart import Start, warm_start
+from siting.model.start import Start
+from siting.model.warmstart import warm_start
 
 
 class NoSolutionError(SitingError):
     """The solver stopped (time limit) before finding any feasible plan."""
 
     exit_code = 4
+
+
+def check_annual_scenario(scenario: Scenario) -> None:
+    """The annual/monthly model has one objective, least tCO2e, and its reductions (site
+    dominance, the renewable credit rule, the greedy start's ranking) are exact for that
+    objective only. Refuse a scenario that asks for anything else (one-line SitingError)
+    instead of silently minimising tCO2e."""
+    if scenario.periods == "hourly":
+        return
+    asked = [f"objective: {scenario.objective}"] if scenario.objective != "min_co2" else []
+    asked += [f"{key}: {getattr(scenario, key)}" for key in ("co2_cap_t", "budget_usd", "cfe_target")
+              if getattr(scenario, key) is not None]
+    asked += [f"{key}: {getattr(scenario, key)}" for key in ("carbon_price_usd_per_t", "pareto_points")
+              if getattr(scenario, key)]
+    if asked:
+        raise SitingError(f"scenario {scenario.name}: {', '.join(asked)} needs periods: hourly (the "
+                          f"{scenario.periods} model minimises tCO2e only)")
 
 
 def prepare(problem: Problem, options: ModelOptions, solver: SolverOptions
@@ -69,16 +88,21 @@ def remaining_time(solver: SolverOptions, spent_s: float) -> SolverOptions:
 
 
 def optimize(problem: Problem | Scenario, *, solver: SolverOptions | None = None,
-             options: ModelOptions | None = None, backend: str = "arrays") -> Solution:
+             options: ModelOptions | None = None, backend: str = "arrays",
+             marginals: bool = True) -> Solution:
     """Place the workloads on the sites with the least CO2.
 
     ``backend="arrays"`` hands the model to HiGHS directly; ``backend="pulp"`` builds the
-    PuLP problem and solves it with the chosen PuLP solver (the only way to use CBC)."""
+    PuLP problem and solves it with the chosen PuLP solver (the only way to use CBC).
+    With ``marginals`` (the default) the solution carries its marginal values
+    (``solution.marginals``, one LP solve with the integer decisions fixed), which is what
+    a report reads; without them the solution cannot be reported."""
     if isinstance(problem, Scenario):
         if problem.periods == "hourly":
             from siting.model.hourly.optimize import optimize_scenario
 
             return optimize_scenario(problem, solver)
+        check_annual_scenario(problem)
         solver = solver or problem.solver
         problem = load_problem(problem)
     solver = solver or SolverOptions()
@@ -96,4 +120,7 @@ def optimize(problem: Problem | Scenario, *, solver: SolverOptions | None = None
         raise NoSolutionError(f"no feasible plan found ({raw.status}, "
                               f"{raw.detail.get('highs_status', '')}) within the limits; "
                               "raise solver.time_limit_s")
-    return build_solution(mm, raw, build_s)
+    solution = build_solution(mm, raw, build_s)
+    if marginals:
+        solution.tables["marginals"] = marginal_values(mm, raw.values)
+    return solution

@@ -23,15 +23,23 @@ class Solution:
     sites: pd.DataFrame
     summary: dict
     periods: pd.DataFrame = field(default_factory=pd.DataFrame)  # site x period energy
-    tables: dict = field(default_factory=dict)  # further tables by name (site_hours, pareto, ...)
-    model: MatrixModel | None = field(default=None, repr=False)  # for marginal values
-    raw: RawSolution | None = field(default=None, repr=False)
-    # extra named tables (report inputs, hourly results, ...), saved by siting.report.store
+    # further named tables (marginals, report inputs, hourly results such as site_hours or
+    # pareto, ...), saved by siting.report.store
     tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    model: MatrixModel | None = field(default=None, repr=False)  # the model that was solved
+    raw: RawSolution | None = field(default=None, repr=False)
 
     @property
     def problem(self):
         return None if self.model is None else self.model.problem
+
+    @property
+    def marginals(self) -> pd.DataFrame | None:
+        """Per site: ``site_id, t_saved_per_gpu, t_saved_per_mw, t_saved_per_renewable_mwh,
+        binding`` (see :func:`siting.model.marginals.marginal_values`), computed after the
+        solve and kept in ``tables["marginals"]`` (so the store saves and reloads it); None
+        when the solution was built without them."""
+        return self.tables.get("marginals")
 
     def write(self, out_dir: str | os.PathLike) -> list[Path]:
         """``assignments.csv``, ``sites.csv``, ``site_periods.csv``, ``summary.json`` in

@@ -8,7 +8,6 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
@@ -18,9 +17,7 @@ from siting.errors import Interrupted, SitingError
 from siting.model.formulation import MatrixModel
 from siting.model.interrupt import incumbent, run_interruptibly
 from siting.model.scenario import SolverOptions
-
-if TYPE_CHECKING:
-    from siting.model.warmstart import Start
+from siting.model.start import Start
 
 
 @dataclass

@@ -6,16 +6,20 @@ a vectorised choice over all sites.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from siting.model.dive import RootLp, lp_dive
+from siting.model.dive import lp_dive
 from siting.model.formulation import MatrixModel, uses_open_decisions
+from siting.model.start import RootLp, Start
 
 
 def _site_cost(mm: MatrixModel, c: int, units: float, r_left: np.ndarray) -> np.ndarray:
-    """Approximate tCO2e of ``units`` of class c at every site given renewables left."""
+    """Approximate tCO2e of ``units`` of class c at every site given renewables left: its
+    facility MWh at grid intensity, less what the renewables left (where cleaner) replace.
+    The model's own objective (least tCO2e, embodied emissions added by the caller), used
+    only to rank sites for a start: the start is checked against every row before use
+    (:func:`siting.model.optimize.satisfies_rows`), so its cost never changes the optimum.
+    A model with another objective would need its own ranking here."""
     sa, cl = mm.sites, mm.classes
     need = sa.pue[:, None] * cl.energy_mwh[c] * units * cl.share[c][None, :]  # (S, T) MWh
     cleaner = sa.renewable_ci[:, None] < sa.grid_ci
@@ -24,7 +28,10 @@ def _site_cost(mm: MatrixModel, c: int, units: float, r_left: np.ndarray) -> np.
 
 
 def greedy_start(mm: MatrixModel) -> np.ndarray | None:
-    """A feasible column vector for ``mm``, or None when the greedy rule gets stuck."""
+    """A feasible column vector for ``mm``, or None when the greedy rule gets stuck. Any
+    input and formulation: it respects GPU-hours over the horizon and in every period, MW
+    caps, renewables and max_sites, and charges ``embodied_t`` on opening a site exactly
+    when the model has open decisions (:func:`~siting.model.formulation.uses_open_decisions`)."""
     sa, cl, p = mm.sites, mm.classes, mm.problem
     S = sa.n
     gpu_left = sa.cap_gpu_hours.astype(float).copy()
@@ -94,16 +101,6 @@ def column_vector(mm: MatrixModel, x: np.ndarray, is_open: np.ndarray) -> np.nda
         np.add.at(e_sp, cl.pattern, x * cl.energy_mwh[:, None])
         values[mm.e_col] = e_sp.T
     return values
-
-
-@dataclass
-class Start:
-    """A feasible start: its column vector, where it came from ("dive" or "greedy"), and
-    the root LP when the dive got that far (for reduced-cost fixing)."""
-
-    values: np.ndarray
-    source: str
-    root: RootLp | None
 
 
 def warm_start(mm: MatrixModel, time_limit_s: float | None = None) -> Start | None:

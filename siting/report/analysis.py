@@ -13,7 +13,6 @@ from siting.data.registry import DATASETS
 from siting.errors import SitingError
 from siting.intensity import country_intensity
 from siting.model.solution import Solution
-from siting.model.solve import lp_duals
 
 # Meta's Llama 3.1 card: GPU-hours -> location-based tCO2e, on H100-80GB at 700 W
 # Meta's Llama 3.1 card: GPU-hours -> location-based tCO2e, on H100-80GB; the figures are
@@ -28,7 +27,6 @@ def llama31_card(a: Assumptions) -> list[tuple[str, float, float]]:
     """``(workload id, GPU-hours, location-based tCO2e)`` of each Llama 3.1 run on Meta's card."""
     return [(f"llama31_{size}", a[f"llama31_{size}_gpu_hours"], a[f"llama31_{size}_location_based_t"])
             for size in LLAMA31_SIZES]
-BINDING_TOL = 1e-6
 
 
 @dataclass
@@ -50,84 +48,21 @@ class Report:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def marginal_values(solution: Solution) -> pd.DataFrame:
-    """Per site: binding constraints and tCO2e saved by one more GPU, MW, or MWh of
-    renewables, from the LP with the integer decisions fixed (0 where a site was pruned
-    as dominated: extra room there cannot help)."""
-    mm, raw = solution.model, solution.raw
-    p = mm.problem
-    n = p.n_sites
-    out = pd.DataFrame({"site_id": p.sites["site_id"],
-                        "t_saved_per_gpu": 0.0, "t_saved_per_mw": 0.0,
-                        "t_saved_per_renewable_mwh": 0.0, "binding": ""})
-    duals = lp_duals(mm, raw.values)
-    if duals is None:
-        return out
-    H = p.horizon_hours
-    kept = mm.sites.index
-    per_gpu = np.zeros(n)
-    per_mw = np.zeros(n)
-    per_ren = np.zeros(n)
-    binding = [[] for _ in range(n)]
-
-    scale = mm.row_scale if mm.row_scale is not None else np.ones(mm.n_rows)
-    gpu_rows = mm.row_index["gpu_cap"]
-    has = gpu_rows >= 0
-    d = np.zeros(len(kept))
-    # a row divided by its scale has its dual multiplied by it: divide back (t per GPU-hour)
-    d[has] = -duals.row_dual[gpu_rows[has]] / scale[gpu_rows[has]]
-    per_gpu[kept] = np.clip(d, 0.0, None) * H
-    slack = np.full(len(kept), np.inf)
-    slack[has] = (mm.row_ub[gpu_rows[has]] - duals.row_value[gpu_rows[has]]) * scale[gpu_rows[has]]
-    rel = slack / np.maximum(mm.sites.cap_gpu_hours, 1.0)
-    for s in np.flatnonzero(rel < BINDING_TOL):
-        binding[kept[s]].append("GPUs")
-
-    # one MW more: a MW cap if the site has one, else more GPUs at the site's power per GPU
-    wl = p.workloads
-    kw_per_gpu = float((wl["gpu_power_kw"] * (1 + wl["overhead_share"]) * wl["gpu_hours"]).sum()
-                       / max(wl["gpu_hours"].sum(), 1e-9))
-    gpus_per_mw = 1000.0 / (kw_per_gpu * mm.sites.pue)
-    per_mw[kept] = per_gpu[kept] * gpus_per_mw
-    mw_rows = mm.row_index["mw_cap"]
-    has_mw = mw_rows >= 0
-    if has_mw.any():
-        sc = scale[mw_rows[has_mw]]
-        per_mw[kept[has_mw]] = np.clip(-duals.row_dual[mw_rows[has_mw]] / sc, 0.0, None) * H
-        mslack = (mm.row_ub[mw_rows[has_mw]] - duals.row_value[mw_rows[has_mw]]) * sc
-        for s in kept[has_mw][mslack / np.maximum(mm.sites.cap_energy_mwh[has_mw], 1) < BINDING_TOL]:
-            binding[s].append("MW")
-
-    # renewables: reduced cost of r_st at its upper bound, averaged over the periods
-    has_r = mm.r_col >= 0
-    dj = np.zeros(mm.r_col.shape)
-    dj[has_r] = np.clip(-duals.col_dual[mm.r_col[has_r]], 0.0, None)
-    per_ren[kept] = dj.mean(axis=1)
-    at_ub = np.zeros(mm.r_col.shape, bool)
-    at_ub[has_r] = (mm.ub[mm.r_col[has_r]] - duals.col_value[mm.r_col[has_r]]
-                    <= BINDING_TOL * np.maximum(mm.ub[mm.r_col[has_r]], 1))
-    for s in np.flatnonzero(at_ub.any(axis=1)):
-        k = int(at_ub[s].sum())
-        binding[kept[s]].append("renewables" + (f" ({k}/{p.n_periods} months)" if p.n_periods > 1 else ""))
-
-    out["t_saved_per_gpu"] = per_gpu
-    out["t_saved_per_mw"] = per_mw
-    out["t_saved_per_renewable_mwh"] = per_ren
-    out["binding"] = [", ".join(b) for b in binding]
-    return out
-
-
 # ------------------------------------------------------------------ report inputs
 REPORT_TABLES = ("marginals", "workloads", "site_inputs", "grid_ci_periods", "energy_periods")
 
 
 def report_tables(solution: Solution) -> dict[str, pd.DataFrame]:
     """The problem-side tables a report needs, from a solution that still carries its model:
-    marginal values (LP duals), the workloads, the site inputs (with the mean grid intensity),
-    grid intensity per site and period, and the plan's IT energy per period. Saved with the
-    solution (siting.report.store), they let a report be rebuilt without the model."""
+    the marginal values the solve computed (``solution.marginals``, read, not recomputed), the
+    workloads, the site inputs (with the mean grid intensity), grid intensity per site and
+    period, and the plan's IT energy per period. Saved with the solution
+    (siting.report.store), they let a report be rebuilt without the model."""
     if solution.model is None:
         raise SitingError("this solution carries no model; produce it with siting.model.optimize")
+    if solution.marginals is None:
+        raise SitingError("this solution carries no marginal values; produce it with "
+                          "siting.model.optimize")
     p = solution.problem
     site_inputs = pd.DataFrame(p.sites).copy()
     site_inputs["grid_ci_mean_g_per_kwh"] = p.grid_ci.mean(axis=1)
@@ -138,7 +73,7 @@ def report_tables(solution: Solution) -> dict[str, pd.DataFrame]:
                          "grid_ci_g_per_kwh": p.grid_ci.reshape(-1)})
     e = p.workloads["energy_mwh"].to_numpy(float)
     energy = pd.DataFrame({"period": periods, "it_energy_mwh": e @ p.share})
-    return {"marginals": marginal_values(solution), "workloads": pd.DataFrame(p.workloads).copy(),
+    return {"marginals": solution.marginals, "workloads": pd.DataFrame(p.workloads).copy(),
             "site_inputs": site_inputs, "grid_ci_periods": grid, "energy_periods": energy}
 
 
