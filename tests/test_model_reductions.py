@@ -86,3 +86,21 @@ def test_annual_model_refuses_what_it_cannot_optimise(update):
     sc = load_scenario(REPO_ROOT / "scenarios" / "example_llama.yaml").model_copy(update=update)
     with pytest.raises(SitingError, match="needs periods: hourly"):
         optimize(sc)
+
+
+def test_cli_refuses_an_annual_scenario_with_another_objective(tmp_path, capsys):
+    """The CLI reads the scenario's tables itself (problem_from_sites): the same refusal,
+    one line, exit 2."""
+    import yaml
+
+    from siting.cli import main
+    from siting.paths import REPO_ROOT
+
+    sc = yaml.safe_load((REPO_ROOT / "scenarios" / "example_llama.yaml").read_text())
+    sc.update(objective="min_cost", workloads=str(REPO_ROOT / "scenarios" / sc["workloads"]))
+    path = tmp_path / "annual_min_cost.yaml"
+    path.write_text(yaml.safe_dump(sc))
+    code = main(["optimize", str(path), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "needs periods: hourly" in err[0]
+    assert not (tmp_path / "out").exists()

@@ -23,23 +23,6 @@ class NoSolutionError(SitingError):
     exit_code = 4
 
 
-def check_annual_scenario(scenario: Scenario) -> None:
-    """The annual/monthly model has one objective, least tCO2e, and its reductions (site
-    dominance, the renewable credit rule, the greedy start's ranking) are exact for that
-    objective only. Refuse a scenario that asks for anything else (one-line SitingError)
-    instead of silently minimising tCO2e."""
-    if scenario.periods == "hourly":
-        return
-    asked = [f"objective: {scenario.objective}"] if scenario.objective != "min_co2" else []
-    asked += [f"{key}: {getattr(scenario, key)}" for key in ("co2_cap_t", "budget_usd", "cfe_target")
-              if getattr(scenario, key) is not None]
-    asked += [f"{key}: {getattr(scenario, key)}" for key in ("carbon_price_usd_per_t", "pareto_points")
-              if getattr(scenario, key)]
-    if asked:
-        raise SitingError(f"scenario {scenario.name}: {', '.join(asked)} needs periods: hourly (the "
-                          f"{scenario.periods} model minimises tCO2e only)")
-
-
 def prepare(problem: Problem, options: ModelOptions, solver: SolverOptions
             ) -> tuple[MatrixModel, Start | None, float]:
     """The model, a start solution and the seconds both took. The compact formulation also
@@ -102,7 +85,6 @@ def optimize(problem: Problem | Scenario, *, solver: SolverOptions | None = None
             from siting.model.hourly.optimize import optimize_scenario
 
             return optimize_scenario(problem, solver)
-        check_annual_scenario(problem)
         solver = solver or problem.solver
         problem = load_problem(problem)
     solver = solver or SolverOptions()

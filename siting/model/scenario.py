@@ -431,6 +431,23 @@ def build_problem(sites: pd.DataFrame, workloads: pd.DataFrame, *, monthly: pd.D
                    max_sites=max_sites, name=name, periods=periods, assumptions=a)
 
 
+def check_annual_scenario(scenario: Scenario) -> None:
+    """The annual/monthly model has one objective, least tCO2e, and its reductions (site
+    dominance, the renewable credit rule, the greedy start's ranking) are exact for that
+    objective only. Refuse a scenario that asks for anything else (one-line SitingError)
+    instead of silently minimising tCO2e."""
+    if scenario.periods == "hourly":
+        return
+    asked = [f"objective: {scenario.objective}"] if scenario.objective != "min_co2" else []
+    asked += [f"{key}: {getattr(scenario, key)}" for key in ("co2_cap_t", "budget_usd", "cfe_target")
+              if getattr(scenario, key) is not None]
+    asked += [f"{key}: {getattr(scenario, key)}" for key in ("carbon_price_usd_per_t", "pareto_points")
+              if getattr(scenario, key)]
+    if asked:
+        raise SitingError(f"scenario {scenario.name}: {', '.join(asked)} needs periods: hourly (the "
+                          f"{scenario.periods} model minimises tCO2e only)")
+
+
 def load_problem(scenario: Scenario) -> Problem:
     """Read and check every table a scenario names and return the :class:`Problem` arrays."""
     sites_path = (regions_file("sites.csv") if scenario.sites == DEFAULT_SITES
@@ -442,6 +459,7 @@ def load_problem(scenario: Scenario) -> Problem:
 def problem_from_sites(scenario: Scenario, sites: pd.DataFrame) -> Problem:
     """The :class:`Problem` of ``scenario`` with an already validated sites table (e.g. enriched
     from a ``site_id,lat,lon`` list): its workloads, monthly data and assumptions."""
+    check_annual_scenario(scenario)
     a = scenario.resolved_assumptions()
     workloads = read_workloads_table(scenario.path(scenario.workloads), a)
     monthly = None
