@@ -223,6 +223,8 @@ class Decomposition:
         int_cols = np.flatnonzero(self.integer).astype(np.int32)
         best, best_obj, bound, rounds, worst = None, math.inf, None, 0, 0.0
         after_master_s = 0.0
+        phase_rounds = {"lp": 0, "mip": 0}
+        phase_s = {"lp": 0.0, "mip": 0.0}
         for plan in self.plans:
             ex = self.exact_values(plan)
             if self._feasible(ex, limits) and float(m.cost @ ex) < best_obj:
@@ -235,8 +237,10 @@ class Decomposition:
                     int_cols.size, int_cols, np.full(int_cols.size, highspy.HighsVarType.kInteger)
                 )
                 h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
+            phase_t0 = time.perf_counter()
             while rounds < max_rounds:
                 rounds += 1
+                phase_rounds[phase] += 1
                 if time_limit_s is not None:
                     # leave the master the time left less what the last round's exact
                     # evaluation and cuts took, so the round ends within the limit
@@ -263,12 +267,11 @@ class Decomposition:
                 t_master = time.perf_counter()
                 x = np.asarray(h.getSolution().col_value)
                 solved = ms == highspy.HighsModelStatus.kOptimal
-                if solved:
-                    bound = float(info.mip_dual_bound if phase == "mip" else info.objective_function_value)
-                elif phase == "mip" and math.isfinite(info.mip_dual_bound):
-                    # a MIP master stopped by the time limit still proves its dual bound; every
-                    # master is a relaxation, so the best of their bounds is a valid bound
-                    bound = max(bound if bound is not None else -math.inf, float(info.mip_dual_bound))
+                # every master is a relaxation, so the best of their bounds is a valid bound: an
+                # LP master's optimum, a MIP master's dual bound (also when the time limit ends it)
+                if solved or (phase == "mip" and math.isfinite(info.mip_dual_bound)):
+                    b = float(info.mip_dual_bound if phase == "mip" else info.objective_function_value)
+                    bound = b if bound is None else max(bound, b)
                 exact = self.exact_values(x)
                 final_phase = phase == phases[-1]
                 if final_phase and self._feasible(exact, limits):
@@ -299,8 +302,11 @@ class Decomposition:
                     break
                 if not solved:
                     break  # the time limit ended the master
+            phase_s[phase] = time.perf_counter() - phase_t0
         self._relax(int_cols)
         solve_s = time.perf_counter() - t0
+        detail = {"worst_credit_violation": worst, "lp_rounds": phase_rounds["lp"],
+                  "mip_rounds": phase_rounds["mip"], "lp_s": phase_s["lp"], "mip_s": phase_s["mip"]}
         if best is not None:
             self.plans.append(best)
         if best is None:
@@ -317,7 +323,7 @@ class Decomposition:
             solve_s,
             rounds,
             self.n_cuts,
-            detail={"worst_credit_violation": worst},
+            detail=detail,
         )
 
     @staticmethod
