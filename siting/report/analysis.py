@@ -338,8 +338,9 @@ def explain_marginals(ranked: pd.DataFrame, sites: pd.DataFrame) -> str:
         binds = ranked.loc[ranked["binding"].fillna("") != "", ["site_id", "binding"]]
         what = ("Binding: " + "; ".join(f"{r.site_id}: {r.binding}" for r in binds.itertuples()) + "."
                 if len(binds) else "No site's GPUs are full in any hour.")
-        return (what + " Tonnes saved per extra GPU, MW or MWh are not computed for the hourly plan "
-                "(only the annual model reports them).")
+        return (what + " Tonnes saved per extra GPU, MW or MWh are given when the plan minimises "
+                "tCO2e; the hourly plan's marginal values in its objective's units are listed under "
+                "'Marginal values (hourly plan)'.")
     values = raw.fillna(0.0)
     if (ranked["binding"].fillna("") != "").any() or (values.abs() > 0).any(axis=None):
         binds = ranked.loc[ranked["binding"].fillna("") != "", ["site_id", "binding"]]

@@ -1,5 +1,6 @@
-"""Hourly optimisation: scenario -> problem -> checks -> model -> solve -> solution, and
-the cost/CO2 Pareto front by the epsilon-constraint method on one persistent master."""
+"""Hourly optimisation: scenario -> problem -> checks -> model -> solve -> marginal values ->
+solution, and the cost/CO2 Pareto front by the epsilon-constraint method on one persistent
+master (each point with its CO2 cap's marginal value, the marginal abatement cost)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pandas as pd
 
 from siting.errors import InfeasibleError, SitingError
 from siting.model.hourly.decompose import Decomposition, HourlyRaw, solve_explicit
+from siting.model.hourly.marginals import abatement_cost, plan_marginals
 from siting.model.hourly.problem import HourlyProblem, Objective
 from siting.model.hourly.solution import build_hourly_solution
 from siting.model.solution import Solution
@@ -77,6 +79,9 @@ def optimize_hourly(
     formulation = pick_formulation(p, formulation)
     raw, m, master = _solve(p, obj, formulation, rel_gap, time_limit_s, threads, None)
     _raise_if_unsolved(raw, obj)
+    t_marg = time.perf_counter()
+    marginals, lp = plan_marginals(p, obj, m, raw.values, master)
+    marginals_s = time.perf_counter() - t_marg
     pareto = None
     if pareto_points >= 2:
         pareto = pareto_front(
@@ -85,7 +90,11 @@ def optimize_hourly(
         if master is not None:  # the persistent master was re-aimed: restore the plan's model
             master.set_objective(obj)
     build_s = time.perf_counter() - t0 - raw.solve_s
-    return build_hourly_solution(p, obj, m, raw, formulation, max(build_s, 0.0), pareto)
+    sol = build_hourly_solution(p, obj, m, raw, formulation, max(build_s, 0.0), pareto, marginals)
+    sol.summary["marginals_status"] = lp.status
+    sol.summary["marginals_lp_objective"] = lp.objective
+    sol.summary["marginals_s"] = round(marginals_s, 4)
+    return sol
 
 
 def _raise_if_unsolved(raw: HourlyRaw, obj: Objective) -> None:
@@ -123,7 +132,12 @@ def pareto_front(
 ) -> pd.DataFrame:
     """Cost against CO2 by the epsilon-constraint method: the least-cost and least-CO2 plans
     (keeping ``cfe_target``), then least cost with ``co2 <= eps`` at ``n_points - 2`` evenly
-    spaced caps between them. The decomposed master keeps its cuts from point to point."""
+    spaced caps between them. The decomposed master keeps its cuts from point to point.
+
+    Each capped point carries its cap's marginal value, ``marginal_abatement_cost_usd_per_t``
+    (USD saved per tCO2e more allowed, with that point's sites and whole-job placements
+    fixed: :mod:`siting.model.hourly.marginals`), and whether the cap binds; the least-cost
+    point has no cap (empty)."""
     base = replace(obj, co2_cap_t=None, budget_usd=None)
     rows = []
 
@@ -137,6 +151,12 @@ def pareto_front(
             return None
         sol = build_hourly_solution(p, o, m, raw, formulation, 0.0)
         s = sol.summary
+        mac, binds = None, None
+        if o.co2_cap_t is not None:
+            table, _ = plan_marginals(p, o, m, raw.values, master)
+            mac = abatement_cost(table)
+            if mac is not None:
+                binds = bool(table.loc[table["constraint"] == "co2_cap", "binding"].iloc[0])
         rows.append(
             {
                 "point": label,
@@ -147,6 +167,8 @@ def pareto_front(
                 "cfe": s["cfe"],
                 "co2_location_t": s["co2_location_t"],
                 "n_sites_open": s["n_sites_open"],
+                "marginal_abatement_cost_usd_per_t": mac,
+                "co2_cap_binding": binds,
                 "gap": raw.gap,
                 "solve_s": round(raw.solve_s, 3),
             }
