@@ -91,7 +91,7 @@ class FixedLP:
 
 def objective_unit(obj: Objective) -> str:
     """The unit of the objective (and so of every marginal value's numerator)."""
-    return "t CO2e" if obj.kind == "min_co2" else "USD"
+    return "tCO2e" if obj.kind == "min_co2" else "USD"
 
 
 def solve_fixed_lp(
@@ -160,16 +160,20 @@ def marginal_table(
     ``constraint`` (gpu_capacity, mw_capacity, technology_potential, co2_cap, budget,
     cfe_target), ``site_id`` and ``technology`` ('' when global), ``marginal_value`` in
     ``unit``, the ``slack`` in ``slack_unit``, ``binding`` and, for hourly limits, the hours
-    in which they bind (``binding_hours``). Open sites only: a closed site's limits are worth
-    nothing while it stays closed. Empty when the fixed LP did not solve."""
+    in which they bind (``binding_hours``). Slack and binding are the plan's (``values``, as
+    in the other tables); the marginal values are the fixed LP's, whose optimum is the plan's
+    up to the MIP gap. Open sites only: a closed site's limits are worth nothing while it
+    stays closed. Empty when the fixed LP did not solve."""
     if lp.status != "optimal":
         return pd.DataFrame(columns=MARGINAL_COLUMNS)
     u = objective_unit(obj)
     S, J, T = p.n_sites, p.segments.n, p.n_hours
     ids = p.sites["site_id"].to_numpy()
     y = np.round(values[m.cols["y"]]) > 0.5
-    x = lp.col_value
-    rd, rv, cd = lp.row_dual, lp.row_value, lp.col_dual
+    x_lp, plan = lp.col_value, values
+    rd, cd = lp.row_dual, lp.col_dual
+    shares = plan[m.cols["x"]]  # (W, S)
+    lam = plan[m.cols["lam"]]  # (S, J)
     hours = p.segments.hours.astype(float)
     rows = []
 
@@ -179,7 +183,7 @@ def marginal_table(
                 "constraint": constraint,
                 "site_id": site,
                 "technology": tech,
-                "marginal_value": float(value),
+                "marginal_value": float(value) + 0.0,  # no -0
                 "unit": unit,
                 "slack": float(slack),
                 "slack_unit": slack_unit,
@@ -195,7 +199,7 @@ def marginal_table(
     cap = p.sites["capacity_gpus"].to_numpy(float)
     r = m.rows["gpu_capacity"].reshape(S, J)
     for s in np.flatnonzero(y):
-        slack = -rv[r[s]]  # GPUs free in each segment
+        slack = cap[s] - shares[:, s] @ gw  # GPUs free in each segment
         tight = slack <= BINDING_TOL * max(cap[s], 1.0)
         dual = np.where(free_rows, rd[r[s]], 0.0)
         add(
@@ -217,7 +221,7 @@ def marginal_table(
         for i, s in enumerate(capped):
             if not y[s]:
                 continue
-            slack = -rv[r[i]]
+            slack = cap_mw[s] - lam[s]
             tight = slack <= BINDING_TOL * max(cap_mw[s], 1.0)
             dual = np.where(free_rows, rd[r[i]], 0.0)
             add(
@@ -242,28 +246,29 @@ def marginal_table(
             if not y[s]:
                 continue
             col = Pc[s, k]
-            slack = pot[s, k] - x[col]
-            at_ub = slack <= BINDING_TOL * max(pot[s, k], 1.0)
-            d = rd[r[i]] + (cd[col] if at_ub else 0.0)
-            add("technology_potential", ids[s], techs[k], -d, f"{u} per MW", slack, "MW", at_ub)
+            tol = BINDING_TOL * max(pot[s, k], 1.0)
+            slack = pot[s, k] - plan[col]
+            # the bound's reduced cost belongs to the potential when the LP holds P at it
+            d = rd[r[i]] + (cd[col] if pot[s, k] - x_lp[col] <= tol else 0.0)
+            add("technology_potential", ids[s], techs[k], -d, f"{u} per MW", slack, "MW", slack <= tol)
     # global limits
     if obj.co2_cap_t is not None and "co2_cap" in m.rows:
         i = int(m.rows["co2_cap"][0])
-        co2 = float(co2_terms(m, p) @ x[: m.n_cols])
+        co2 = float(co2_terms(m, p) @ plan)
         slack = obj.co2_cap_t - co2
         add(
             "co2_cap",
             "",
             "",
             -rd[i],
-            f"{u} per t CO2e",
+            f"{u} per tCO2e",
             slack,
-            "t CO2e",
+            "tCO2e",
             slack <= BINDING_TOL * max(abs(obj.co2_cap_t), 1.0),
         )
     if obj.budget_usd is not None and "budget" in m.rows:
         i = int(m.rows["budget"][0])
-        cost = float(cost_terms(m, p) @ x[: m.n_cols])
+        cost = float(cost_terms(m, p) @ plan)
         slack = obj.budget_usd - cost
         add(
             "budget",
@@ -276,9 +281,8 @@ def marginal_table(
             slack <= BINDING_TOL * max(abs(obj.budget_usd), 1.0),
         )
     if obj.cfe_target is not None:
-        lam = x[m.cols["lam"]]
         energy = lam @ hours  # (S,) MWh
-        cfe = x[m.cols["cfe"]]
+        cfe = plan[m.cols["cfe"]]
         if obj.cfe_scope == "overall":
             i = int(m.rows["cfe_target"][0])
             e = float(energy.sum())
