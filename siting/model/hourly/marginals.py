@@ -31,7 +31,13 @@ piecewise linear, so the model is an exact LP, not an approximation of a smooth 
   derivative, equal to the explicit model's dual; at a kink (a limit exactly at a breakpoint,
   e.g. a site just full, or an hour where load equals generation) it lies between the
   one-sided derivatives, so a finite step gives at most that much (never more:
-  ``v(b + d) - v(b) >= pi d``).
+  ``v(b + d) - v(b) >= pi d``). The sharpest such kink is a limit at the edge of what the
+  fixed sites can reach, e.g. the CO2 cap at the least-CO2 end of a Pareto front: ``v`` is
+  infinite below it, every large enough number is a valid dual, and the dual HiGHS returns
+  may exceed the value of relaxing the cap (the right derivative). In the default scenario
+  the least-CO2 point's dual is 10,628 USD/t while relaxing the cap by 0.1 % saves 2,499
+  USD/t; at an interior point (3rd cap) the dual, 36.49 USD/t, equals the saving of
+  relaxing by 0.1 % (tightening costs 40.78 USD/t: a kink, the dual is its right side).
 * A site's capacity is one number for every hour, so its value is the sum of the duals of
   its hourly (per segment) rows: a subgradient along that direction, by the same argument.
 * The CFE target multiplies the plan's energy (``cfe >= target x energy``), so it is not a
