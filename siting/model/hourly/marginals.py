@@ -34,7 +34,7 @@ piecewise linear, so the model is an exact LP, not an approximation of a smooth 
   ``v(b + d) - v(b) >= pi d``). The sharpest such kink is a limit at the edge of what the
   fixed sites can reach, e.g. the CO2 cap at the least-CO2 end of a Pareto front: ``v`` is
   infinite below it, every large enough number is a valid dual, and the dual HiGHS returns
-  may exceed the value of relaxing the cap (the right derivative). In the default scenario
+  may exceed the value of relaxing the cap (the right derivative). In one run of the default scenario
   the least-CO2 point's dual is 10,628 USD/t while relaxing the cap by 0.1 % saves 2,499
   USD/t; at an interior point (3rd cap) the dual, 36.49 USD/t, equals the saving of
   relaxing by 0.1 % (tightening costs 40.78 USD/t: a kink, the dual is its right side).
