@@ -313,3 +313,18 @@ def test_report_shows_marginal_values_from_the_solution_without_solving(tmp_path
     assert written.query("constraint == 'co2_cap'")["marginal_value"].iloc[0] == pytest.approx(mac)
     front = pd.read_csv(tmp_path / "pareto.csv")
     assert front["marginal_abatement_cost_usd_per_t"].notna().sum() == 2  # the two capped points
+
+
+def test_report_note_when_nothing_binds_in_an_hourly_plan():
+    """An hourly plan with spare room everywhere: the note says so, without the annual
+    model's count of tied candidate sites (which reads one renewable CI per site)."""
+    from siting.report.analysis import build_report
+
+    p = random_hourly_problem(3, 2, 168, 0)
+    p.potential_mw[:] = 1e4
+    p.sites["lat"], p.sites["lon"], p.sites["country_iso3"] = [10.0, 20.0, 30.0], [0.0, 5.0, 10.0], "USA"
+    p.sites["renewable_ci_g_per_kwh"] = 11.0
+    sol = optimize_hourly(p, Objective("min_co2"), rel_gap=1e-9)
+    assert not sol.tables["marginal_values"]["binding"].any()
+    note = build_report(sol).marginal_note
+    assert note.startswith("No constraint binds") and "tie" not in note

@@ -354,7 +354,7 @@ def explain_marginals(ranked: pd.DataFrame, sites: pd.DataFrame) -> str:
     best = float(open_ci.min())
     ren_ci = sites["renewable_ci_g_per_kwh"] if "renewable_ci_g_per_kwh" in sites else None
     grid = sites.get("grid_ci_mean_g_per_kwh")
-    if ren_ci is None or grid is None or ren_ci.isna().all():  # the hourly model: no renewable CI
+    if ren_ci is None or grid is None or "cfe" in sites:  # hourly model: no tie by one CI
         return "No constraint binds: one more GPU, MW or MWh at the chosen sites would save nothing."
     reach = np.minimum(ren_ci.fillna(np.inf), grid.fillna(np.inf))
     ties = int((np.abs(reach - best) <= max(0.005 * best, 1e-6)).sum())
