@@ -79,9 +79,6 @@ def optimize_hourly(
     formulation = pick_formulation(p, formulation)
     raw, m, master = _solve(p, obj, formulation, rel_gap, time_limit_s, threads, None)
     _raise_if_unsolved(raw, obj)
-    t_marg = time.perf_counter()
-    marginals, lp = plan_marginals(p, obj, m, raw.values, master)
-    marginals_s = time.perf_counter() - t_marg
     pareto = None
     if pareto_points >= 2:
         pareto = pareto_front(
@@ -89,7 +86,12 @@ def optimize_hourly(
         )
         if master is not None:  # the persistent master was re-aimed: restore the plan's model
             master.set_objective(obj)
-    build_s = time.perf_counter() - t0 - raw.solve_s
+    # the plan's marginal values (after the front the master is aimed at obj again; the cuts
+    # the front added are valid everywhere, so the fixed LP and its duals are the same)
+    t_marg = time.perf_counter()
+    marginals, lp = plan_marginals(p, obj, m, raw.values, master)
+    marginals_s = time.perf_counter() - t_marg
+    build_s = time.perf_counter() - t0 - raw.solve_s - marginals_s
     sol = build_hourly_solution(p, obj, m, raw, formulation, max(build_s, 0.0), pareto, marginals)
     sol.summary["marginals_status"] = lp.status
     sol.summary["marginals_lp_objective"] = lp.objective
@@ -132,12 +134,7 @@ def pareto_front(
 ) -> pd.DataFrame:
     """Cost against CO2 by the epsilon-constraint method: the least-cost and least-CO2 plans
     (keeping ``cfe_target``), then least cost with ``co2 <= eps`` at ``n_points - 2`` evenly
-    spaced caps between them. The decomposed master keeps its cuts from point to point.
-
-    Each capped point carries its cap's marginal value, ``marginal_abatement_cost_usd_per_t``
-    (USD saved per tCO2e more allowed, with that point's sites and whole-job placements
-    fixed: :mod:`siting.model.hourly.marginals`), and whether the cap binds; the least-cost
-    point has no cap (empty)."""
+    spaced caps between them. The decomposed master keeps its cuts from point to point."""
     base = replace(obj, co2_cap_t=None, budget_usd=None)
     rows = []
 
@@ -151,6 +148,9 @@ def pareto_front(
             return None
         sol = build_hourly_solution(p, o, m, raw, formulation, 0.0)
         s = sol.summary
+        # each capped point's marginal abatement cost: its cap's marginal value (USD saved per
+        # tCO2e more allowed, with that point's sites and whole-job placements fixed, see
+        # siting.model.hourly.marginals) and whether the cap binds; none at the least-cost end
         mac, binds = None, None
         if o.co2_cap_t is not None:
             table, _ = plan_marginals(p, o, m, raw.values, master)
