@@ -9,9 +9,12 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 
-def reference_solve(
+def reference_model(
     p, kind="min_co2", co2_cap_t=None, budget_usd=None, carbon_price=0.0, cfe_target=None, cfe_scope="overall"
 ):
+    """The explicit model as arrays: objective ``c``, rows ``A`` with bounds ``lo``/``hi``,
+    column ``integrality`` and upper bounds ``ub``, the blocks ``x`` (W, S) and ``y`` (S,), and
+    the figures ``co2``, ``cost``, ``load`` and the CFE columns ``m`` (S, T)."""
     S, W, K, T = p.n_sites, p.n_workloads, p.n_tech, p.n_hours
     first = p.workloads["first_hour"].to_numpy(int)
     last = p.workloads["last_hour"].to_numpy(int)
@@ -147,18 +150,59 @@ def reference_solve(
     ub = np.full(n, np.inf)
     ub[x.ravel()] = 1
     ub[y] = 1
+    return {
+        "c": c,
+        "A": sp.csr_matrix(np.array(rows)),
+        "lo": np.array(lo, float),
+        "hi": np.array(hi, float),
+        "integrality": integrality,
+        "ub": ub,
+        "x": x,
+        "y": y,
+        "m": m,
+        "co2": co2,
+        "cost": cost,
+        "load": load,
+    }
+
+
+def reference_solve(
+    p, kind="min_co2", co2_cap_t=None, budget_usd=None, carbon_price=0.0, cfe_target=None, cfe_scope="overall"
+):
+    r = reference_model(p, kind, co2_cap_t, budget_usd, carbon_price, cfe_target, cfe_scope)
+    n = len(r["c"])
     res = milp(
-        c,
-        constraints=LinearConstraint(sp.csr_matrix(np.array(rows)), lo, hi),
-        integrality=integrality,
-        bounds=Bounds(np.zeros(n), ub),
+        r["c"],
+        constraints=LinearConstraint(r["A"], r["lo"], r["hi"]),
+        integrality=r["integrality"],
+        bounds=Bounds(np.zeros(n), r["ub"]),
         options={"mip_rel_gap": 1e-9, "disp": False},
     )
     if res.x is None:
         return None
     return {
         "objective": float(res.fun),
-        "co2_t": float(co2 @ res.x),
-        "cost_usd": float(cost @ res.x),
-        "cfe": float(res.x[m.ravel()].sum() / (load @ res.x)),
+        "co2_t": float(r["co2"] @ res.x),
+        "cost_usd": float(r["cost"] @ res.x),
+        "cfe": float(res.x[r["m"].ravel()].sum() / (r["load"] @ res.x)),
     }
+
+
+def reference_fixed_lp(p, y, x_fixed, kind="min_co2", **limits) -> float:
+    """Optimal objective of the explicit LP with the site openings ``y`` (S,) and the shares of
+    the unsplittable workloads (rows of ``x_fixed`` (W, S)) fixed; ``inf`` when infeasible.
+    ``limits``: co2_cap_t, budget_usd, carbon_price, cfe_target, cfe_scope."""
+    r = reference_model(p, kind, **limits)
+    n = len(r["c"])
+    lb, ub = np.zeros(n), r["ub"].copy()
+    lb[r["y"]] = ub[r["y"]] = np.round(y)
+    unsplit = ~p.workloads["splittable"].to_numpy(bool)
+    cols = r["x"][unsplit].ravel()
+    lb[cols] = ub[cols] = np.round(np.asarray(x_fixed)[unsplit].ravel())
+    res = milp(
+        r["c"],
+        constraints=LinearConstraint(r["A"], r["lo"], r["hi"]),
+        bounds=Bounds(lb, ub),
+        options={"disp": False, "presolve": True},
+    )
+    return float(res.fun) if res.x is not None else float("inf")

@@ -54,7 +54,8 @@ class Solution:
 
     # tables of the hourly model a planner opens directly (the store keeps all of them)
     TABLE_FILES = {"site_hours": "site_hours.parquet", "pareto": "pareto.csv",
-                   "provenance": "provenance.csv", "cfe_month_hour": "cfe_month_hour.csv"}
+                   "provenance": "provenance.csv", "cfe_month_hour": "cfe_month_hour.csv",
+                   "marginal_values": "marginal_values.csv"}
 
     def write_tables(self, out: Path) -> list[Path]:
         written = []

@@ -273,8 +273,9 @@ def explain_marginals(ranked: pd.DataFrame, sites: pd.DataFrame) -> str:
         binds = ranked.loc[ranked["binding"].fillna("") != "", ["site_id", "binding"]]
         what = ("Binding: " + "; ".join(f"{r.site_id}: {r.binding}" for r in binds.itertuples()) + "."
                 if len(binds) else "No site's GPUs are full in any hour.")
-        return (what + " Tonnes saved per extra GPU, MW or MWh are not computed for the hourly plan "
-                "(only the annual model reports them).")
+        return (what + " Tonnes saved per extra GPU, MW or MWh are given when the plan minimises "
+                "tCO2e; the hourly plan's marginal values in its objective's units are listed under "
+                "'Marginal values (hourly plan)'.")
     values = raw.fillna(0.0)
     if (ranked["binding"].fillna("") != "").any() or (values.abs() > 0).any(axis=None):
         binds = ranked.loc[ranked["binding"].fillna("") != "", ["site_id", "binding"]]
@@ -288,7 +289,7 @@ def explain_marginals(ranked: pd.DataFrame, sites: pd.DataFrame) -> str:
     best = float(open_ci.min())
     ren_ci = sites["renewable_ci_g_per_kwh"] if "renewable_ci_g_per_kwh" in sites else None
     grid = sites.get("grid_ci_mean_g_per_kwh")
-    if ren_ci is None or grid is None:
+    if ren_ci is None or grid is None or "cfe" in sites:  # hourly model: no tie by one CI
         return "No constraint binds: one more GPU, MW or MWh at the chosen sites would save nothing."
     reach = np.minimum(ren_ci.fillna(np.inf), grid.fillna(np.inf))
     ties = int((np.abs(reach - best) <= max(0.005 * best, 1e-6)).sum())

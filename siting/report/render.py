@@ -140,6 +140,55 @@ def marginal_table(r: Report) -> pd.DataFrame:
     return marg
 
 
+# the hourly plan's marginal values (siting.model.hourly.marginals), read from the solution
+HEADERS.update({"constraint": "Limit", "technology": "Technology", "marginal_value": "Marginal value",
+                "slack_unit": "Slack unit", "binding_hours": "Binding hours", "point": "Point",
+                "marginal_abatement_cost_usd_per_t": "Marginal abatement cost (USD/tCO2e)"})
+HOURLY_MARGINALS_NOTE = (
+    "What relaxing each limit by one unit would improve the objective by (tCO2e or USD, per the "
+    "unit shown: one more GPU or MW for one hour, one more MW of a technology's potential, one "
+    "more tonne allowed, one more USD, one percentage point less CFE), from the LP with the "
+    "plan's sites and whole-job placements fixed, computed with the plan.")
+
+
+def hourly_marginal_tables(r: Report) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The hourly plan's marginal values (binding limits first) and, with a Pareto front, the
+    marginal abatement cost at each point; None where the solution has no such table."""
+    marg = r.tables.get("marginal_values")
+    if marg is not None:
+        marg = marg.sort_values("binding", ascending=False, kind="stable").reset_index(drop=True)
+    front = r.tables.get("pareto")
+    if front is not None and "marginal_abatement_cost_usd_per_t" in front:
+        front = front[["point", "co2_t", "cost_usd", "marginal_abatement_cost_usd_per_t"]]
+    else:
+        front = None
+    return marg, front
+
+
+def hourly_marginals_markdown(r: Report) -> list[str]:
+    marg, front = hourly_marginal_tables(r)
+    if marg is None:
+        return []
+    out = ["## Marginal values (hourly plan)", "", HOURLY_MARGINALS_NOTE, "", markdown_table(marg), ""]
+    if front is not None:
+        out += ["Marginal abatement cost along the Pareto front (the CO2 cap's marginal value):", "",
+                markdown_table(front), ""]
+    return out
+
+
+def hourly_marginals_html(r: Report) -> str:
+    marg, front = hourly_marginal_tables(r)
+    if marg is None:
+        return ""
+    out = ("<h2>Marginal values (hourly plan)</h2>"
+           f"<p class='note'>{html.escape(HOURLY_MARGINALS_NOTE)}</p>"
+           + html_table(marg, "hourly-marginals"))
+    if front is not None:
+        out += ("<p class='note'>Marginal abatement cost along the Pareto front (the CO2 cap's "
+                "marginal value):</p>" + html_table(front, "pareto-marginals"))
+    return out
+
+
 def baseline_table(r: Report) -> pd.DataFrame:
     """Baselines for display: the baseline's own figure is named as such."""
     return r.baselines.rename(columns={"emissions_t": "baseline_t"})
@@ -195,6 +244,7 @@ def to_markdown(r: Report) -> str:
         "",
         markdown_table(marginal_table(r)),
         "",
+        *hourly_marginals_markdown(r),
         *(["## Notes", "", *[f"- {n}" for n in r.notes], ""] if r.notes else []),
         "## Assumptions",
         "",
@@ -457,6 +507,7 @@ def to_html(r: Report) -> str:
         + f"<p id='marginal-note'>{html.escape(r.marginal_note)}</p><p class='note'>tCO2e saved by "
           "one more GPU (over the horizon), MW of facility power, or MWh of renewables, from the "
           "LP with site and job decisions fixed.</p>" + html_table(marginal_table(r), "marginals")
+        + hourly_marginals_html(r)
         + ("<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in r.notes) + "</ul>"
            if r.notes else "")
         + "<h2>Assumptions</h2>" + html_table(r.assumptions[["key", "value", "unit", "source"]],

@@ -1,5 +1,6 @@
-"""Hourly optimisation: scenario -> problem -> checks -> model -> solve -> solution, and
-the cost/CO2 Pareto front by the epsilon-constraint method on one persistent master."""
+"""Hourly optimisation: scenario -> problem -> checks -> model -> solve -> marginal values ->
+solution, and the cost/CO2 Pareto front by the epsilon-constraint method on one persistent
+master (each point with its CO2 cap's marginal value, the marginal abatement cost)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pandas as pd
 
 from siting.errors import InfeasibleError, SitingError
 from siting.model.hourly.decompose import Decomposition, HourlyRaw, solve_explicit
+from siting.model.hourly.marginals import abatement_cost, plan_marginals
 from siting.model.hourly.problem import HourlyProblem, Objective
 from siting.model.hourly.solution import build_hourly_solution
 from siting.model.solution import Solution
@@ -88,8 +90,17 @@ def optimize_hourly(
         )
         if master is not None:  # the persistent master was re-aimed: restore the plan's model
             master.set_objective(obj)
-    build_s = time.perf_counter() - t0 - raw.solve_s
-    return build_hourly_solution(p, obj, m, raw, formulation, max(build_s, 0.0), pareto)
+    # the plan's marginal values (after the front the master is aimed at obj again; the cuts
+    # the front added are valid everywhere, so the fixed LP and its duals are the same)
+    t_marg = time.perf_counter()
+    marginals, lp = plan_marginals(p, obj, m, raw.values, master)
+    marginals_s = time.perf_counter() - t_marg
+    build_s = time.perf_counter() - t0 - raw.solve_s - marginals_s
+    sol = build_hourly_solution(p, obj, m, raw, formulation, max(build_s, 0.0), pareto, marginals)
+    sol.summary["marginals_status"] = lp.status
+    sol.summary["marginals_lp_objective"] = lp.objective
+    sol.summary["marginals_s"] = round(marginals_s, 4)
+    return sol
 
 
 def _raise_if_unsolved(raw: HourlyRaw, obj: Objective) -> None:
@@ -146,6 +157,15 @@ def pareto_front(
             return None
         sol = build_hourly_solution(p, o, m, raw, formulation, 0.0)
         s = sol.summary
+        # each capped point's marginal abatement cost: its cap's marginal value (USD saved per
+        # tCO2e more allowed, with that point's sites and whole-job placements fixed, see
+        # siting.model.hourly.marginals) and whether the cap binds; none at the least-cost end
+        mac, binds = None, None
+        if o.co2_cap_t is not None:
+            table, _ = plan_marginals(p, o, m, raw.values, master)
+            mac = abatement_cost(table)
+            if mac is not None:
+                binds = bool(table.loc[table["constraint"] == "co2_cap", "binding"].iloc[0])
         rows.append(
             {
                 "point": label,
@@ -156,6 +176,8 @@ def pareto_front(
                 "cfe": s["cfe"],
                 "co2_location_t": s["co2_location_t"],
                 "n_sites_open": s["n_sites_open"],
+                "marginal_abatement_cost_usd_per_t": mac,
+                "co2_cap_binding": binds,
                 "gap": raw.gap,
                 "solve_s": round(raw.solve_s, 3),
             }

@@ -8,6 +8,10 @@ Bases, never mixed:
 * ``co2_annual_certificates_t``: what an annual certificate claim would report (procured
   MWh over the year netted against load at once, the rest at the mean grid intensity);
   shown only labelled as such, never as physical emissions.
+
+Marginal values (LP duals with the plan's integer decisions fixed, computed in the model
+layer by :mod:`siting.model.hourly.marginals`) travel in ``tables["marginal_values"]``
+(written as ``marginal_values.csv``); the report reads them, it never re-solves.
 """
 
 from __future__ import annotations
@@ -57,7 +61,10 @@ def build_hourly_solution(
     formulation: str,
     build_s: float,
     pareto: pd.DataFrame | None = None,
+    marginals: pd.DataFrame | None = None,
 ) -> Solution:
+    """The plan's tables. ``marginals``: the table of
+    :func:`siting.model.hourly.marginals.marginal_table` (None: not computed)."""
     v = raw.values
     x = np.clip(v[m.cols["x"]], 0.0, 1.0)  # (W, S)
     x[x < 1e-9] = 0.0
@@ -260,8 +267,10 @@ def build_hourly_solution(
     tables = {
         "site_hours": site_hours,
         "cfe_month_hour": heatmap,
-        **report_inputs(p, d, x, util, sites["site_id"]),
+        **report_inputs(p, d, x, util, sites["site_id"], obj, marginals),
     }
+    if marginals is not None:
+        tables["marginal_values"] = marginals
     if len(p.provenance):
         tables["provenance"] = p.provenance
     if pareto is not None:
@@ -311,10 +320,18 @@ def monthly_periods(p: HourlyProblem, d: dict, is_open: np.ndarray) -> pd.DataFr
     )
 
 
-def report_inputs(p: HourlyProblem, d: dict, x: np.ndarray, util: pd.Series, ids) -> dict[str, pd.DataFrame]:
+def report_inputs(
+    p: HourlyProblem,
+    d: dict,
+    x: np.ndarray,
+    util: pd.Series,
+    ids,
+    obj: Objective | None = None,
+    marginals: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
     """The problem-side tables the report reads (same names as the annual model's): site
     inputs with their data sources, monthly grid intensity, monthly IT energy, the workloads,
-    and a marginal-values table that says what binds (the hourly model reports no duals yet)."""
+    and the per-site marginals (:func:`site_marginals`)."""
     months = p.grid.periods("monthly")
     site_inputs = pd.DataFrame(p.sites).copy()
     site_inputs["grid_ci_mean_g_per_kwh"] = p.grid_ci.mean(axis=1)
@@ -356,19 +373,66 @@ def report_inputs(p: HourlyProblem, d: dict, x: np.ndarray, util: pd.Series, ids
         workloads["gpu_hours"] * workloads["gpu_power_kw"] * (1 + workloads["overhead_share"]) / 1000
     )
     full = util.reindex(ids_all).to_numpy() >= 1 - 1e-6
-    marginals = pd.DataFrame(
+    return {
+        "marginals": site_marginals(p, obj, marginals, full),
+        "workloads": workloads,
+        "site_inputs": site_inputs,
+        "grid_ci_periods": grid,
+        "energy_periods": energy,
+    }
+
+
+def site_marginals(
+    p: HourlyProblem, obj: Objective | None, marginals: pd.DataFrame | None, full: np.ndarray
+) -> pd.DataFrame:
+    """Per site, in the annual model's columns: what binds and, when the objective is tCO2e
+    (``min_co2``), the tonnes one more unit saves over the horizon: a GPU (in every hour), a MW
+    of facility power cap (in every hour, capped sites only), and a MWh of the site's most
+    valuable technology's potential generation (MW value / MWh it generates per MW). Without
+    the marginal values (or with a USD objective: see ``marginal_values``) only what binds."""
+    ids = p.sites["site_id"].to_numpy()
+    out = pd.DataFrame(
         {
-            "site_id": ids_all,
+            "site_id": ids,
             "binding": np.where(full, "GPUs (busiest hour)", ""),
             "t_saved_per_gpu": np.nan,
             "t_saved_per_mw": np.nan,
             "t_saved_per_renewable_mwh": np.nan,
         }
     )
-    return {
-        "marginals": marginals,
-        "workloads": workloads,
-        "site_inputs": site_inputs,
-        "grid_ci_periods": grid,
-        "energy_periods": energy,
-    }
+    if marginals is None or marginals.empty:
+        return out
+    pos = {sid: i for i, sid in enumerate(ids)}
+    binding = [[] for _ in ids]
+    for r in marginals[marginals["binding"] & (marginals["site_id"] != "")].itertuples():
+        label = {
+            "gpu_capacity": f"GPUs ({r.binding_hours:.0f} h)",
+            "mw_capacity": f"MW ({r.binding_hours:.0f} h)",
+            "technology_potential": f"{r.technology} potential",
+            "cfe_target": "CFE target",
+        }[r.constraint]
+        binding[pos[r.site_id]].append(label)
+    out["binding"] = [", ".join(b) for b in binding]
+    if obj is None or obj.kind != "min_co2":
+        return out
+    T = p.n_hours
+    for constraint, column, scale in (
+        ("gpu_capacity", "t_saved_per_gpu", T),
+        ("mw_capacity", "t_saved_per_mw", T),
+    ):
+        rows = marginals[marginals["constraint"] == constraint]
+        idx = rows["site_id"].map(pos).to_numpy(int)
+        out.loc[idx, column] = rows["marginal_value"].to_numpy(float) * scale
+    pot = marginals[marginals["constraint"] == "technology_potential"]
+    if len(pot):
+        s = pot["site_id"].map(pos).to_numpy(int)
+        k = pot["technology"].map({t: i for i, t in enumerate(p.technologies.index)}).to_numpy(int)
+        mwh_per_mw = p.cf[s, k].sum(axis=1)
+        per_mwh = np.where(
+            mwh_per_mw > 0,
+            pot["marginal_value"].to_numpy(float) / np.where(mwh_per_mw > 0, mwh_per_mw, 1),
+            0.0,
+        )
+        best = pd.Series(per_mwh).groupby(s).max()
+        out.loc[best.index.to_numpy(), "t_saved_per_renewable_mwh"] = best.to_numpy()
+    return out
