@@ -1,7 +1,7 @@
 """User-facing errors. The CLI prints their message on one line and exits with ``exit_code``.
 
 Exit codes: 2 bad input (and a locked output folder), 3 infeasible, 1 the environment failed
-(disk full, no permission), 130 interrupted (Ctrl-C / SIGTERM)."""
+(disk full, no permission), 4 no plan found within the time limit, 130 interrupted (Ctrl-C / SIGTERM)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,12 @@ class InfeasibleError(SitingError):
     """The optimisation problem has no solution; the message says why, with numbers."""
 
     exit_code = 3
+
+
+class NoSolutionError(SitingError):
+    """The solver stopped (time limit) before finding any feasible plan."""
+
+    exit_code = 4
 
 
 class OutputLockedError(SitingError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from siting.errors import InfeasibleError, SitingError
+from siting.errors import InfeasibleError, NoSolutionError
 from siting.model.dive import reduced_cost_fixing
 from siting.model.feasibility import check_feasibility, explain_solver_infeasible
 from siting.model.formulation import MatrixModel, ModelOptions, formulate, without_packing_rows
@@ -15,12 +15,6 @@ from siting.model.solution import Solution, build_solution
 from siting.model.solve import solve_highs, solve_pulp
 from siting.model.start import Start
 from siting.model.warmstart import warm_start
-
-
-class NoSolutionError(SitingError):
-    """The solver stopped (time limit) before finding any feasible plan."""
-
-    exit_code = 4
 
 
 def prepare(problem: Problem, options: ModelOptions, solver: SolverOptions

@@ -58,7 +58,9 @@ def evaluate_sites(sites: pd.DataFrame, workloads: pd.DataFrame,
     H = a["horizon_hours"] if horizon_hours is None else float(horizon_hours)
     it_mwh = float(workloads["energy_mwh"].sum())
     gpu_hours = float(workloads["gpu_hours"].sum())
-    pue = sites["pue"].to_numpy(float)
+    # a site that gives no PUE (no column, or an empty cell) takes the scenario's pue_default
+    pue = (sites["pue"].astype(float).fillna(a["pue_default"]).to_numpy(float) if "pue" in sites
+           else np.full(len(sites), a["pue_default"]))
     if grid_at_site:
         prov = site_grid_intensity(sites, a, mirror=mirror, cache=cache, year=year,
                                    runtime=runtime)

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from siting.errors import InfeasibleError, SitingError
+from siting.errors import InfeasibleError, NoSolutionError, SitingError
 from siting.model.hourly.decompose import Decomposition, HourlyRaw, solve_explicit
 from siting.model.hourly.marginals import abatement_cost, plan_marginals
 from siting.model.hourly.problem import HourlyProblem, Objective
@@ -120,8 +120,6 @@ def _raise_if_unsolved(raw: HourlyRaw, obj: Objective) -> None:
             + " (the solver proved it)"
         )
     if raw.values is None:
-        from siting.model.optimize import NoSolutionError
-
         raise NoSolutionError("no feasible plan found within the time limit; raise solver.time_limit_s")
 
 
