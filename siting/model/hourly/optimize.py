@@ -55,10 +55,13 @@ def _solve(p, obj, formulation, rel_gap, time_limit_s, threads, master: Decompos
     if formulation == "explicit":
         raw, m = solve_explicit(p, obj, rel_gap, time_limit_s, threads)
         return raw, m, None
+    t0 = time.perf_counter()
     if master is None:
         master = Decomposition(p, obj)
     else:
         master.set_objective(obj)
+    if time_limit_s is not None:  # the limit covers building the master too
+        time_limit_s = max(0.0, time_limit_s - (time.perf_counter() - t0))
     return master.solve(rel_gap, time_limit_s, threads), master.m, master
 
 
