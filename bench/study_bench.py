@@ -4,6 +4,11 @@ against a 32-run one. Prints figures; asserts nothing (targets: speed-up >= 1.7x
 overhead < 5 % of a run, peak memory(256) <= 1.5 x peak memory(32)).
 
     python bench/study_bench.py [--runs 32] [--workers 2] [--memory-runs 32,256]
+    python bench/study_bench.py --base scenarios/llama31_hourly.yaml --memory-runs ""
+
+The second form is the study the product runs (hourly runs of ~20 s, about 20 minutes in
+all); the first, on the annual example (runs of ~0.1 s), shows the per-run overhead of the
+engine itself and measures memory with 256 runs in a couple of minutes.
 
 * speed-up: serial wall time / LocalCluster wall time, with the cluster started beforehand
   (the sweep connects to it by address) and, separately, with ``--scheduler local`` start-up
