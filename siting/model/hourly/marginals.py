@@ -198,49 +198,32 @@ def marginal_table(
             }
         )
 
-    # GPU capacity: rows s*J + j, sum_w gw_wj x_ws - cap_s y_s <= 0
     split = p.workloads["splittable"].to_numpy(bool)
     gw = p.active * p.gpus_busy[:, None]  # (W, J)
     free_rows = (gw[split] > 0).any(axis=0)  # (J,) a splittable workload could move
+
+    def per_segment(name: str, s: int, cap_s: float, used, rows, unit: str, slack_unit: str) -> None:
+        """A limit of one site in every segment (rows ``rows``, one per segment): its value is
+        the sum of the segment duals per hour of the horizon, its slack the busiest hour's."""
+        slack = cap_s - used  # free in each segment
+        tight = slack <= BINDING_TOL * max(cap_s, 1.0)
+        dual = np.where(free_rows, rd[rows], 0.0)
+        add(name, ids[s], "", -dual.sum() / T, f"{u} per {unit}", slack.min(),
+            f"{slack_unit} (busiest hour)", tight.any(), int(hours[tight].sum()))
+
+    # GPU capacity: rows s*J + j, sum_w gw_wj x_ws - cap_s y_s <= 0
     cap = p.sites["capacity_gpus"].to_numpy(float)
     r = m.rows["gpu_capacity"].reshape(S, J)
     for s in np.flatnonzero(y):
-        slack = cap[s] - shares[:, s] @ gw  # GPUs free in each segment
-        tight = slack <= BINDING_TOL * max(cap[s], 1.0)
-        dual = np.where(free_rows, rd[r[s]], 0.0)
-        add(
-            "gpu_capacity",
-            ids[s],
-            "",
-            -dual.sum() / T,
-            f"{u} per GPU-hour",
-            slack.min(),
-            "GPUs (busiest hour)",
-            tight.any(),
-            int(hours[tight].sum()),
-        )
+        per_segment("gpu_capacity", s, cap[s], shares[:, s] @ gw, r[s], "GPU-hour", "GPUs")
     # facility MW cap: lam_sj - cap_mw_s y_s <= 0 for the capped sites, in their order
     if "mw_capacity" in m.rows:
         cap_mw = p.sites["capacity_mw"].to_numpy(float)
         capped = np.flatnonzero(np.isfinite(cap_mw) & (cap_mw > 0))
         r = m.rows["mw_capacity"].reshape(capped.size, J)
         for i, s in enumerate(capped):
-            if not y[s]:
-                continue
-            slack = cap_mw[s] - lam[s]
-            tight = slack <= BINDING_TOL * max(cap_mw[s], 1.0)
-            dual = np.where(free_rows, rd[r[i]], 0.0)
-            add(
-                "mw_capacity",
-                ids[s],
-                "",
-                -dual.sum() / T,
-                f"{u} per MW-hour",
-                slack.min(),
-                "MW (busiest hour)",
-                tight.any(),
-                int(hours[tight].sum()),
-            )
+            if y[s]:
+                per_segment("mw_capacity", s, cap_mw[s], lam[s], r[i], "MW-hour", "MW")
     # technology potential: P_sk <= pot_sk y_s (row) and P_sk <= pot_sk (bound), both move
     pot = p.potential_mw
     lim = np.argwhere(np.isfinite(pot) & (pot > 0))
