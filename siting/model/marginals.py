@@ -16,7 +16,8 @@ import pandas as pd
 from siting.model.formulation import MatrixModel
 from siting.model.solve import lp_duals
 
-BINDING_TOL = 1e-6  # a limit binds when its slack is below this share of the limit
+# a limit binds when its slack is below this share of the limit (HiGHS keeps rows to 1e-7)
+BINDING_TOL = 1e-6
 MARGINAL_COLUMNS = ("site_id", "t_saved_per_gpu", "t_saved_per_mw", "t_saved_per_renewable_mwh",
                     "binding")
 

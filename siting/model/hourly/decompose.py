@@ -225,10 +225,17 @@ class Decomposition:
         after_master_s = 0.0
         phase_rounds = {"lp": 0, "mip": 0}
         phase_s = {"lp": 0.0, "mip": 0.0}
+
+        def consider(values: np.ndarray) -> None:
+            """Keep ``values`` as the incumbent if, with exact credits, it meets the limits
+            and beats the incumbent."""
+            nonlocal best, best_obj
+            exact = self.exact_values(values)
+            if self._feasible(exact, limits) and float(m.cost @ exact) < best_obj:
+                best, best_obj = exact, float(m.cost @ exact)
+
         for plan in self.plans:
-            ex = self.exact_values(plan)
-            if self._feasible(ex, limits) and float(m.cost @ ex) < best_obj:
-                best, best_obj = ex, float(m.cost @ ex)
+            consider(plan)
         status = "no_solution"
         phases = ("lp", "mip") if int_cols.size else ("lp",)
         for phase in phases:
@@ -272,19 +279,14 @@ class Decomposition:
                 if solved or (phase == "mip" and math.isfinite(info.mip_dual_bound)):
                     b = float(info.mip_dual_bound if phase == "mip" else info.objective_function_value)
                     bound = b if bound is None else max(bound, b)
-                exact = self.exact_values(x)
                 final_phase = phase == phases[-1]
-                if final_phase and self._feasible(exact, limits):
-                    val = float(m.cost @ exact)
-                    if val < best_obj:
-                        best, best_obj = exact, val
+                if final_phase:
+                    consider(x)
                 added, worst = self.add_cuts(x, names, CUT_TOL)
                 for other in self._pool:  # plans found on the way: incumbents and cuts
                     if time_limit_s is not None and time.perf_counter() - t0 >= time_limit_s:
                         break  # out of time: the round's own plan is evaluated, the rest waits
-                    ex = self.exact_values(other)
-                    if self._feasible(ex, limits) and float(m.cost @ ex) < best_obj:
-                        best, best_obj = ex, float(m.cost @ ex)
+                    consider(other)
                     more, _ = self.add_cuts(other, names, CUT_TOL)
                     added += more
                 after_master_s = time.perf_counter() - t_master

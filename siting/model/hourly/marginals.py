@@ -62,9 +62,8 @@ import pandas as pd
 from siting.model.hourly.formulation import co2_terms, cost_terms
 from siting.model.hourly.linear import INF, LinearModel
 from siting.model.hourly.problem import HourlyProblem, Objective
+from siting.model.marginals import BINDING_TOL  # one binding rule for both models
 
-# a limit binds when its slack is below this share of its size (HiGHS keeps rows to 1e-7)
-BINDING_TOL = 1e-6
 # rounds of cuts the fixed LP may take (each adds the cuts violated at its optimum)
 MAX_ROUNDS = 200
 
@@ -241,34 +240,13 @@ def marginal_table(
             d = rd[r[i]] + (cd[col] if pot[s, k] - x_lp[col] <= tol else 0.0)
             add("technology_potential", ids[s], techs[k], -d, f"{u} per MW", slack, "MW", slack <= tol)
     # global limits
-    if obj.co2_cap_t is not None and "co2_cap" in m.rows:
-        i = int(m.rows["co2_cap"][0])
-        co2 = float(co2_terms(m, p) @ plan)
-        slack = obj.co2_cap_t - co2
-        add(
-            "co2_cap",
-            "",
-            "",
-            -rd[i],
-            f"{u} per tCO2e",
-            slack,
-            "tCO2e",
-            slack <= BINDING_TOL * max(abs(obj.co2_cap_t), 1.0),
-        )
-    if obj.budget_usd is not None and "budget" in m.rows:
-        i = int(m.rows["budget"][0])
-        cost = float(cost_terms(m, p) @ plan)
-        slack = obj.budget_usd - cost
-        add(
-            "budget",
-            "",
-            "",
-            -rd[i],
-            f"{u} per USD",
-            slack,
-            "USD",
-            slack <= BINDING_TOL * max(abs(obj.budget_usd), 1.0),
-        )
+    for name, limit, terms, unit in (("co2_cap", obj.co2_cap_t, co2_terms, "tCO2e"),
+                                     ("budget", obj.budget_usd, cost_terms, "USD")):
+        if limit is None or name not in m.rows:
+            continue
+        slack = limit - float(terms(m, p) @ plan)
+        add(name, "", "", -rd[int(m.rows[name][0])], f"{u} per {unit}", slack, unit,
+            slack <= BINDING_TOL * max(abs(limit), 1.0))
     if obj.cfe_target is not None:
         energy = lam @ hours  # (S,) MWh
         cfe = plan[m.cols["cfe"]]
