@@ -328,3 +328,25 @@ def test_report_note_when_nothing_binds_in_an_hourly_plan():
     assert not sol.tables["marginal_values"]["binding"].any()
     note = build_report(sol).marginal_note
     assert note.startswith("No constraint binds") and "tie" not in note
+
+
+@pytest.mark.parametrize(
+    "kind,kw",
+    [("min_co2", {}), ("cost_plus_carbon", {"carbon_price_usd_per_t": 2000.0}),
+     ("min_co2", {"cfe_target": 0.5, "cfe_scope": "site"})],
+)
+def test_decomposed_duals_with_storage_equal_explicit_lp_duals(kind, kw):
+    """With batteries the fixed LP's cuts come from the sites' dispatch LPs: its optimum and
+    duals equal those of the explicit hourly LP (hour-by-hour columns and battery rows)."""
+    p = random_hourly_problem(3, 4, 96, 3, storage=True, splittable_share=0.7)
+    busy = (p.active * p.gpus_busy[:, None]).sum(axis=0).max()
+    p.sites["capacity_gpus"] = np.round(busy * np.array([0.45, 0.5, 0.6]))
+    obj = Objective(kind, **kw)
+    master, raw, table, lp = solved(p, obj)
+    assert raw.dispatch  # a battery is in use in the plan
+    m = create_model(p, obj, "explicit")
+    values = np.concatenate([raw.values, np.zeros(m.n_cols - len(raw.values))])
+    explicit, lp_ex = plan_marginals(p, obj, m, values)
+    assert lp_ex.status == "optimal"
+    assert lp.objective == pytest.approx(lp_ex.objective, rel=1e-7)
+    np.testing.assert_allclose(explicit["marginal_value"], table["marginal_value"], rtol=1e-6, atol=1e-9)

@@ -9,8 +9,15 @@ when no credit the objective or a limit uses is overstated by more than ``cut_to
 ``rel_gap`` of the master's bound. The master is a relaxation of the explicit model at
 every step, so its bound is a valid lower bound, and the final plan is evaluated exactly.
 
-Valid when the problem has no storage (storage couples the hours; the explicit
-formulation handles it) and for every objective of :class:`Objective`.
+With a battery (sites with ``storage_potential_mwh > 0``) the hours are coupled and the
+credits of one site share one dispatch: at a point with battery ``E > 0`` a site's claims
+are checked, and cut, by its dispatch LP (:mod:`siting.model.hourly.dispatch`: one joint cut
+on the credits the objective or a limit uses, valid everywhere by weak duality); at ``E = 0``
+the ``min(L, G)`` cut above gets a battery coefficient that keeps it valid for every E. The
+final plan's credits are those of one dispatch that meets them all, and that dispatch is the
+plan's hourly table.
+
+Valid for every objective of :class:`Objective`, with or without storage.
 """
 
 from __future__ import annotations
@@ -22,8 +29,8 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from siting.errors import SitingError
-from siting.model.hourly.formulation import create_model, credit_weights
+from siting.model.hourly.dispatch import StorageOracle, zero_storage_cut
+from siting.model.hourly.formulation import CREDITS, create_model, credit_weights
 from siting.model.hourly.linear import INF, LinearModel
 from siting.model.hourly.problem import HourlyProblem, Objective
 from siting.model.solve import START_TUNING, set_threads
@@ -34,6 +41,8 @@ from siting.model.solve import START_TUNING, set_threads
 CUT_TOL = 1e-6
 # a CO2 cap, budget or CFE target is met to this relative tolerance (credits exact to CUT_TOL)
 LIMIT_TOL = 1e-5
+# a battery below this (MWh) is none: its site's credits are those of min(L, G)
+STORAGE_EPS_MWH = 1e-9
 
 
 @dataclass
@@ -47,11 +56,28 @@ class HourlyRaw:
     iterations: int = 0
     n_cuts: int = 0
     detail: dict = field(default_factory=dict)
+    # per site with a battery in use: the plan's dispatch (None: min(L, G) in every hour)
+    dispatch: dict | None = None
+
+
+@dataclass
+class Evaluation:
+    """A point's exact credits (``F[name]``, per site) with one dispatch per site that achieves
+    them all; the hourly branch mask of the sites without a battery in use; the cuts of the
+    sites with one (``storage_cuts``: site -> cut, only where a claim is overstated)."""
+
+    F: dict
+    mask: np.ndarray
+    active: np.ndarray
+    dispatch: dict = field(default_factory=dict)
+    storage_cuts: dict = field(default_factory=dict)
+    storage_violation: dict = field(default_factory=dict)
 
 
 def exact_credits(m: LinearModel, p: HourlyProblem, values: np.ndarray, weights: dict | None = None):
-    """Per site and credit, the exact value ``F`` at the point, and for the sites with any
-    load or procurement (the others have F = 0) the branch mask ``L <= G`` by hour."""
+    """Per site and credit, the value ``F`` of the dispatch ``min(L, G)`` (exact without a
+    battery) at the point, and for the sites with any load and procurement (the others have
+    F = 0) the branch mask ``L <= G`` by hour."""
     weights = credit_weights(p) if weights is None else weights
     lam = values[m.cols["lam"]]
     P = values[m.cols["P"]]
@@ -83,8 +109,6 @@ class Decomposition:
     """A persistent master (HiGHS) that keeps its cuts across objectives (Pareto fronts)."""
 
     def __init__(self, p: HourlyProblem, obj: Objective):
-        if p.has_storage:
-            raise SitingError("the decomposed formulation has no storage; use formulation: explicit")
         self.p = p
         self.m = create_model(p, obj, "decomposed")
         self.h = self.m.to_highs(integer=False)
@@ -106,26 +130,77 @@ class Decomposition:
         # that solve's limits with exact credits (a start never changes the optimum, only
         # how early HiGHS can prune)
         self.plans: list[np.ndarray] = []
+        # sites with a battery: their dispatch LPs (weights in the order of CREDITS)
+        self.storage_sites = (
+            p.storage_potential_mwh > 0 if p.has_storage else np.zeros(p.n_sites, bool)
+        )
+        self.oracle = (
+            StorageOracle(
+                np.stack([self.weights[name] for name in CREDITS], axis=1),
+                p.storage["efficiency"],
+                p.storage["duration_h"],
+            )
+            if self.storage_sites.any()
+            else None
+        )
 
     def _collect(self, kind, message, data_out, data_in, user_data) -> None:
         if kind == highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution:
             self._pool.append(np.array(data_out.mip_solution, dtype=float))
 
-    # -------------------------------------------------------------- cuts
-    def add_cuts(self, values: np.ndarray, names: list[str], tol: float) -> tuple[int, float]:
-        """Add every violated cut at ``values``; returns (cuts added, largest relative violation)."""
+    # -------------------------------------------------------------- exact credits and cuts
+    def evaluate(self, values: np.ndarray, names: list[str], tol: float = CUT_TOL) -> Evaluation:
+        """The exact credits at ``values`` (module docstring). A site with a battery in use
+        (E > 0) whose claims on ``names`` exceed what ``min(L, G)`` gives is checked by its
+        dispatch LP, and cut when a claim is overstated by more than ``tol`` (scaled)."""
         p, m = self.p, self.m
         F, mask, active = exact_credits(m, p, values, self.weights)
+        ev = Evaluation(F, mask, active)
+        if self.oracle is None:
+            return ev
+        E = values[m.cols["E"]]
+        idx = {name: i for i, name in enumerate(CREDITS)}
+        targeted = np.zeros(len(CREDITS), bool)
+        targeted[[idx[n] for n in names]] = True
+        lam, P = values[m.cols["lam"]], values[m.cols["P"]]
+        # every site with a battery in use, with or without load and supply (the min(L, G) cut
+        # of a site without supply is not tight once it has a battery: its LP's cut is)
+        for s in np.flatnonzero(self.storage_sites & (E > STORAGE_EPS_MWH)):
+            claim = np.array([values[m.cols[name][s]] for name in CREDITS])
+            base = np.array([F[name][s] for name in CREDITS])
+            if np.all(((claim - base) / (1.0 + np.abs(claim)))[targeted] <= tol):
+                continue  # min(L, G) meets every claim: no LP needed
+            L = p.load_mwh(lam[s : s + 1])[0]
+            G = P[s] @ p.cf[s]
+            disp, cut = self.oracle.solve(int(s), L, G, float(E[s]), claim, targeted)
+            ev.dispatch[int(s)] = disp
+            for i, name in enumerate(CREDITS):
+                F[name][s] = disp.credits[i]
+            ev.storage_violation[int(s)] = max(0.0, -disp.delta)
+            if cut is not None and -disp.delta > tol:
+                ev.storage_cuts[int(s)] = cut
+        return ev
+
+    def add_cuts(
+        self, values: np.ndarray, names: list[str], tol: float, ev: Evaluation | None = None
+    ) -> tuple[int, float]:
+        """Add every violated cut at ``values``; returns (cuts added, largest relative violation)."""
+        p, m = self.p, self.m
+        ev = self.evaluate(values, names, tol) if ev is None else ev
+        F, mask, active = ev.F, ev.mask, ev.active
         row_of = np.full(p.n_sites, -1)
         row_of[active] = np.arange(active.size)
         lam_cols, P_cols = m.cols["lam"], m.cols["P"]
-        P = values[P_cols]
-        added, worst = 0, 0.0
+        lam, P = values[lam_cols], values[P_cols]
+        joint = np.zeros(p.n_sites, bool)  # sites checked by their dispatch LP
+        joint[list(ev.dispatch)] = True
+        added, worst = 0, max(ev.storage_violation.values(), default=0.0)
         for name in names:
             cred = values[m.cols[name]]
             v = self.weights[name]
             scale = 1.0 + np.abs(F[name])
             rel = (cred - F[name]) / scale
+            rel[joint] = 0.0
             worst = max(worst, float(rel.max(initial=0.0)))
             sites = np.flatnonzero(rel > tol)
             if sites.size == 0:
@@ -138,20 +213,55 @@ class Decomposition:
             mk[~has] = (P[sites[~has]].sum(axis=1) > 0)[:, None]  # P > 0, no load: L <= G
             a = p.segment_sum(v[sites] * mk)  # (n, J)
             b = np.einsum("st,skt->sk", v[sites] * ~mk, p.cf[sites])  # (n, K)
-            J, K = a.shape[1], b.shape[1]
-            idx = np.column_stack([m.cols[name][sites], lam_cols[sites], P_cols[sites]]).astype(np.int32)
-            val = np.column_stack([np.ones(sites.size), -a, -b])
-            n = sites.size
-            starts = (np.arange(n) * (1 + J + K)).astype(np.int32)
-            self.h.addRows(n, np.full(n, -INF), np.zeros(n), idx.size, starts, idx.ravel(), val.ravel())
-            added += n
+            cols = [m.cols[name][sites], lam_cols[sites], P_cols[sites]]
+            vals = [np.ones(sites.size), -a, -b]
+            if self.oracle is not None:
+                # the battery's coefficient that keeps the cut valid for every E (0 without one)
+                g_e = np.zeros(sites.size)
+                for i in np.flatnonzero(self.storage_sites[sites]):
+                    s = sites[i]
+                    L = p.load_mwh(lam[s : s + 1])[0]
+                    g_e[i] = zero_storage_cut(
+                        v[s], L, P[s] @ p.cf[s], self.oracle.efficiency, self.oracle.duration_h,
+                        np.ones(1),
+                    ).g_e
+                cols.append(m.cols["E"][sites])
+                vals.append(-g_e)
+            self._add_rows(np.column_stack(cols), np.column_stack(vals))
+            added += sites.size
+        if ev.storage_cuts:
+            added += self._add_storage_cuts(ev.storage_cuts)
         self.n_cuts += added
         return added, worst
 
-    def exact_values(self, values: np.ndarray) -> np.ndarray:
-        F, _, _ = exact_credits(self.m, self.p, values, self.weights)
+    def _add_rows(self, idx: np.ndarray, val: np.ndarray) -> None:
+        """Rows ``val . x[idx] <= 0``, one per row of ``idx``."""
+        n, width = idx.shape
+        starts = (np.arange(n) * width).astype(np.int32)
+        self.h.addRows(
+            n, np.full(n, -INF), np.zeros(n), idx.size, starts, idx.astype(np.int32).ravel(), val.ravel()
+        )
+
+    def _add_storage_cuts(self, cuts: dict) -> int:
+        """The joint cuts of the dispatch LPs: ``sum_i mu_i cred_i <= u . L + pi . G + g_e E``
+        on the site's columns, scaled so that the largest ``mu_i`` is 1."""
+        p, m = self.p, self.m
+        for s, cut in cuts.items():
+            k = 1.0 / float(cut.mu.max())
+            on = np.flatnonzero(cut.mu > 0)
+            idx = np.concatenate(
+                [[m.cols[CREDITS[i]][s] for i in on], m.cols["lam"][s], m.cols["P"][s], [m.cols["E"][s]]]
+            )
+            val = np.concatenate(
+                [k * cut.mu[on], -k * p.segment_sum(cut.u), -k * (p.cf[s] @ cut.pi), [-k * cut.g_e]]
+            )
+            self._add_rows(idx[None, :], val[None, :])
+        return len(cuts)
+
+    def exact_values(self, values: np.ndarray, ev: Evaluation | None = None) -> np.ndarray:
+        ev = self.evaluate(values, relevant_credits(self.obj)) if ev is None else ev
         exact = values.copy()
-        for name, f in F.items():
+        for name, f in ev.F.items():
             exact[self.m.cols[name]] = f
         return exact
 
@@ -226,13 +336,17 @@ class Decomposition:
         phase_rounds = {"lp": 0, "mip": 0}
         phase_s = {"lp": 0.0, "mip": 0.0}
 
-        def consider(values: np.ndarray) -> None:
+        best_dispatch: dict = {}
+
+        def consider(values: np.ndarray) -> Evaluation:
             """Keep ``values`` as the incumbent if, with exact credits, it meets the limits
-            and beats the incumbent."""
-            nonlocal best, best_obj
-            exact = self.exact_values(values)
+            and beats the incumbent; returns its evaluation (the cuts reuse it)."""
+            nonlocal best, best_obj, best_dispatch
+            ev = self.evaluate(values, names)
+            exact = self.exact_values(values, ev)
             if self._feasible(exact, limits) and float(m.cost @ exact) < best_obj:
-                best, best_obj = exact, float(m.cost @ exact)
+                best, best_obj, best_dispatch = exact, float(m.cost @ exact), dict(ev.dispatch)
+            return ev
 
         for plan in self.plans:
             consider(plan)
@@ -280,14 +394,12 @@ class Decomposition:
                     b = float(info.mip_dual_bound if phase == "mip" else info.objective_function_value)
                     bound = b if bound is None else max(bound, b)
                 final_phase = phase == phases[-1]
-                if final_phase:
-                    consider(x)
-                added, worst = self.add_cuts(x, names, CUT_TOL)
+                ev = consider(x) if final_phase else None
+                added, worst = self.add_cuts(x, names, CUT_TOL, ev)
                 for other in self._pool:  # plans found on the way: incumbents and cuts
                     if time_limit_s is not None and time.perf_counter() - t0 >= time_limit_s:
                         break  # out of time: the round's own plan is evaluated, the rest waits
-                    consider(other)
-                    more, _ = self.add_cuts(other, names, CUT_TOL)
+                    more, _ = self.add_cuts(other, names, CUT_TOL, consider(other))
                     added += more
                 after_master_s = time.perf_counter() - t_master
                 gap = (
@@ -309,6 +421,9 @@ class Decomposition:
         solve_s = time.perf_counter() - t0
         detail = {"worst_credit_violation": worst, "lp_rounds": phase_rounds["lp"],
                   "mip_rounds": phase_rounds["mip"], "lp_s": phase_s["lp"], "mip_s": phase_s["mip"]}
+        if self.oracle is not None:
+            st = self.oracle.stats
+            detail.update(dispatch_lp_cold=st.cold, dispatch_lp_warm=st.warm, dispatch_lp_s=st.seconds)
         if best is not None:
             self.plans.append(best)
         if best is None:
@@ -326,6 +441,7 @@ class Decomposition:
             rounds,
             self.n_cuts,
             detail=detail,
+            dispatch=best_dispatch,
         )
 
     @staticmethod

@@ -33,8 +33,10 @@ How the credits are bounded is the one difference between the two formulations:
   an F (v = ci/1000, price or 1). Each cut ``cred_s <= sum_t v_t [L_t or G_t]`` (choosing in
   each hour the branch active at a trial point) is valid everywhere and exact at that point,
   so adding violated cuts until none is left gives the explicit model's optimum
-  (:mod:`siting.model.hourly.decompose`). Valid when there is no storage and prices are
-  >= 0 (checked by :class:`~siting.model.hourly.problem.HourlyProblem`); for every objective.
+  (:mod:`siting.model.hourly.decompose`). With a battery a site's credits are values of its
+  dispatch LP, concave in (lam, P, E) too, and cut by its duals
+  (:mod:`siting.model.hourly.dispatch`). Valid when prices are >= 0 (checked by
+  :class:`~siting.model.hourly.problem.HourlyProblem`); for every objective.
 """
 
 from __future__ import annotations
@@ -154,13 +156,17 @@ def define_procurement(m: LinearModel, p: HourlyProblem) -> None:
 
 def define_credits(m: LinearModel, p: HourlyProblem) -> None:
     """The three credits per site, bounded by the trivial cuts ``cred <= sum_t v_t L_t`` and
-    ``cred <= sum_t v_t G_t`` (valid in both formulations)."""
+    ``cred <= sum_t v_t G_t`` (valid in both formulations). With a battery energy moves to
+    hours of higher weight, so the second becomes ``cred <= max_t v_t sum_t G_t`` (a battery
+    loses energy: sum_t m_t <= sum_t G_t)."""
     S = p.n_sites
     lam, P = m.cols["lam"], m.cols["P"]
+    battery = (p.storage_potential_mwh > 0) if p.has_storage else np.zeros(S, bool)
     for name, v in credit_weights(p).items():
         c = m.add_vars(name, (S,), 0.0, np.inf)
         a = p.segment_sum(v)  # (S, J)
         b = np.einsum("st,skt->sk", v, p.cf)  # (S, K)
+        b[battery] = v[battery].max(axis=1)[:, None] * p.cf[battery].sum(axis=2)
         add_credit_cuts(m, name, c, lam, P, a, b, tag="init")
 
 

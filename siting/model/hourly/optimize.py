@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from siting.errors import InfeasibleError, NoSolutionError, SitingError
+from siting.errors import InfeasibleError, NoSolutionError
 from siting.model.hourly.decompose import Decomposition, HourlyRaw, solve_explicit
 from siting.model.hourly.marginals import abatement_cost, plan_marginals
 from siting.model.hourly.problem import HourlyProblem, Objective
@@ -42,13 +42,9 @@ def check_hourly_feasibility(p: HourlyProblem) -> None:
 
 
 def pick_formulation(p: HourlyProblem, formulation: str) -> str:
-    """``decomposed`` is valid without storage (module docstring of decompose); ``auto`` picks it
-    then, and ``explicit`` otherwise."""
-    if formulation == "auto":
-        return "explicit" if p.has_storage else "decomposed"
-    if formulation == "decomposed" and p.has_storage:
-        raise SitingError("formulation decomposed has no storage; use explicit or auto")
-    return formulation
+    """``decomposed`` is valid for every input, with or without storage (module docstring of
+    decompose); ``auto`` picks it."""
+    return "decomposed" if formulation == "auto" else formulation
 
 
 def _solve(p, obj, formulation, rel_gap, time_limit_s, threads, master: Decomposition | None):

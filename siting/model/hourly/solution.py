@@ -26,8 +26,12 @@ from siting.model.hourly.problem import HourlyProblem, Objective
 from siting.model.solution import Solution
 
 
-def hourly_dispatch(p: HourlyProblem, m: LinearModel, values: np.ndarray) -> dict[str, np.ndarray]:
-    """(S, T) arrays of the plan: load, clean energy used, grid, generation, spill, storage."""
+def hourly_dispatch(
+    p: HourlyProblem, m: LinearModel, values: np.ndarray, dispatch: dict | None = None
+) -> dict[str, np.ndarray]:
+    """(S, T) arrays of the plan: load, clean energy used, grid, generation, spill, storage.
+    ``dispatch``: per site with a battery in use, its dispatch from the decomposed solve
+    (:class:`siting.model.hourly.dispatch.Dispatch`); the other sites use min(L, G)."""
     lam = values[m.cols["lam"]]
     P = values[m.cols["P"]]
     L = p.load_mwh(lam)
@@ -38,9 +42,12 @@ def hourly_dispatch(p: HourlyProblem, m: LinearModel, values: np.ndarray) -> dic
         ch = values[m.cols["ch"]] if "ch" in m.cols else np.zeros_like(L)
         dis = values[m.cols["dis"]] if "dis" in m.cols else np.zeros_like(L)
         soc = values[m.cols["soc"]] if "soc" in m.cols else np.zeros_like(L)
-    else:  # without storage the best use in each hour is min(load, generation)
+    else:  # without a battery the best use in each hour is min(load, generation)
         used = np.minimum(L, G)
-        ch = dis = soc = np.zeros_like(L)
+        ch, dis, soc = np.zeros_like(L), np.zeros_like(L), np.zeros_like(L)
+        for s, d in (dispatch or {}).items():
+            used[s] = np.minimum(d.m, L[s])
+            ch[s], dis[s], soc[s] = d.ch, d.dis, d.soc
     return {
         "load_mwh": L,
         "cfe_mwh": used,
@@ -71,7 +78,7 @@ def build_hourly_solution(
     P = np.clip(v[m.cols["P"]], 0.0, None)
     P[P < 1e-9] = 0.0
     E = np.clip(v[m.cols["E"]], 0.0, None) if "E" in m.cols else np.zeros(p.n_sites)
-    d = hourly_dispatch(p, m, v)
+    d = hourly_dispatch(p, m, v, raw.dispatch)
     is_open = (x.sum(axis=0) > 0) | (np.round(v[m.cols["y"]]) > 0.5)
     techs = list(p.technologies.index)
     cost_mw = p.capacity_cost_usd_per_mw()
