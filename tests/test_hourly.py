@@ -98,7 +98,8 @@ def test_decomposed_with_storage_equals_independent_explicit_model(seed, kind, k
         return
     assert raw.status == "optimal"
     assert raw.objective == pytest.approx(ref["objective"], rel=1e-6, abs=1e-6)
-    assert dec.oracle.stats.cold >= 1  # the batteries were in use and checked by their LPs
+    if kind == "min_co2":  # batteries cost nothing in CO2: in use, and checked by their LPs
+        assert dec.oracle.stats.cold >= 1 and raw.dispatch
     eta, dur = p.storage["efficiency"], p.storage["duration_h"]
     E = raw.values[dec.m.cols["E"]]
     for s, d in raw.dispatch.items():
@@ -273,3 +274,43 @@ def test_time_grid_periods_and_segments():
     assert g.month_window(2, 3) == (744, 2160)
     with pytest.raises(Exception, match="not on the hour"):
         TimeGrid(pd.Timestamp("2022-01-01 00:30"), 10)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_rounded_lp_plan_keeps_every_row(seed):
+    """The LP rounding's plan (whole workloads, open sites within max_sites, procurement within
+    the potentials) keeps every row of the model once its credits are the exact ones."""
+    from siting.model.hourly.rounding import round_plan
+
+    p = random_hourly_problem(6, 5, 168, seed, max_sites=3, storage=seed == 2)
+    dec = Decomposition(p, Objective())
+    dec.h.run()
+    lp = np.asarray(dec.h.getSolution().col_value)
+    plan = round_plan(p, dec.m, lp)
+    assert plan is not None
+    exact = dec.exact_values(plan)
+    m = dec.m
+    x, y = exact[m.cols["x"]], exact[m.cols["y"]]
+    assert set(np.unique(x)) <= {0.0, 1.0} and set(np.unique(y)) <= {0.0, 1.0}
+    assert y.sum() <= 3 and (x.sum(axis=1) == 1).all()
+    A = m.matrix()
+    _, _, lo, hi = m.bounds()
+    row = A @ exact
+    scale = 1 + np.abs(row)
+    assert (row >= lo - 1e-7 * scale).all() and (row <= hi + 1e-7 * scale).all()
+
+
+def test_time_limited_solve_skips_a_mip_round_it_cannot_finish(monkeypatch):
+    """Under a time limit, with a rounded plan in hand, no MIP round starts when the time left
+    is short of MIP_START_FACTOR master solves: the plan is returned, feasible, with its gap
+    against the LP bound."""
+    import siting.model.hourly.decompose as decompose
+
+    monkeypatch.setattr(decompose, "MIP_START_FACTOR", 1e12)
+    p = random_hourly_problem(5, 4, 168, 3, max_sites=2)
+    raw = Decomposition(p, Objective()).solve(rel_gap=1e-9, time_limit_s=600)
+    assert raw.detail["mip_skipped"] and raw.detail["mip_rounds"] == 0
+    assert raw.status == "feasible" and raw.values is not None
+    exact = reference_solve(p, "min_co2")["objective"]
+    assert raw.objective >= exact - 1e-6 * exact and raw.bound <= exact + 1e-6 * exact
+    assert raw.gap == pytest.approx((raw.objective - raw.bound) / raw.objective)

@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from siting.model.hourly.dispatch import StorageOracle, zero_storage_cut
+from siting.model.hourly.dispatch import StorageOracle, unlimited_battery_cut, zero_storage_cut
 from siting.model.hourly.formulation import CREDITS, create_model, credit_weights
 from siting.model.hourly.linear import INF, LinearModel
 from siting.model.hourly.problem import HourlyProblem, Objective
+from siting.model.hourly.rounding import round_plan
 from siting.model.solve import START_TUNING, set_threads
 
 # a credit is cut when it overstates its exact value by more than this (relative); HiGHS keeps
@@ -41,6 +42,9 @@ from siting.model.solve import START_TUNING, set_threads
 CUT_TOL = 1e-6
 # a CO2 cap, budget or CFE target is met to this relative tolerance (credits exact to CUT_TOL)
 LIMIT_TOL = 1e-5
+# a MIP round starts, under a time limit and with a plan in hand, only when the time left is at
+# least this many times the last master solve (the large bench's MIP master, given 75 s, ran 106 s)
+MIP_START_FACTOR = 2.0
 # a battery below this (MWh) is none: its site's credits are those of min(L, G)
 STORAGE_EPS_MWH = 1e-9
 
@@ -197,6 +201,7 @@ class Decomposition:
         joint = np.zeros(p.n_sites, bool)  # sites checked by their dispatch LP
         joint[list(ev.dispatch)] = True
         added, worst = 0, max(ev.storage_violation.values(), default=0.0)
+        unlimited: list = []  # (site, cut) bounding what any battery adds
         for name in names:
             cred = values[m.cols[name]]
             v = self.weights[name]
@@ -218,21 +223,26 @@ class Decomposition:
             cols = [m.cols[name][sites], lam_cols[sites], P_cols[sites]]
             vals = [np.ones(sites.size), -a, -b]
             if self.oracle is not None:
-                # the battery's coefficient that keeps the cut valid for every E (0 without one)
+                # the battery's coefficient that keeps the cut valid for every E (0 without one),
+                # and a second cut that bounds what any battery adds
                 g_e = np.zeros(sites.size)
+                i_name = CREDITS.index(name)
                 for i in np.flatnonzero(self.storage_sites[sites]):
                     s = sites[i]
-                    L = p.load_mwh(lam[s : s + 1])[0]
-                    g_e[i] = zero_storage_cut(
-                        v[s], L, P[s] @ p.cf[s], self.oracle.efficiency, self.oracle.duration_h,
-                        np.ones(1),
-                    ).g_e
+                    L, G = p.load_mwh(lam[s : s + 1])[0], P[s] @ p.cf[s]
+                    mu = np.zeros(len(CREDITS))
+                    mu[i_name] = 1.0
+                    eta = self.oracle.efficiency
+                    g_e[i] = zero_storage_cut(v[s], L, G, eta, self.oracle.duration_h, mu).g_e
+                    unlimited.append((int(s), unlimited_battery_cut(v[s], L, G, eta, mu)))
                 cols.append(m.cols["E"][sites])
                 vals.append(-g_e)
             self._add_rows(np.column_stack(cols), np.column_stack(vals))
             added += sites.size
         if ev.storage_cuts:
-            added += self._add_storage_cuts(ev.storage_cuts)
+            added += self._add_storage_cuts(list(ev.storage_cuts.items()))
+        if unlimited:
+            self.n_cuts += self._add_storage_cuts(unlimited)  # not counted as progress: valid rows
         self.n_cuts += added
         return added, worst
 
@@ -244,11 +254,11 @@ class Decomposition:
             n, np.full(n, -INF), np.zeros(n), idx.size, starts, idx.astype(np.int32).ravel(), val.ravel()
         )
 
-    def _add_storage_cuts(self, cuts: dict) -> int:
+    def _add_storage_cuts(self, cuts: list) -> int:
         """The joint cuts of the dispatch LPs: ``sum_i mu_i cred_i <= u . L + pi . G + g_e E``
         on the site's columns, scaled so that the largest ``mu_i`` is 1."""
         p, m = self.p, self.m
-        for s, cut in cuts.items():
+        for s, cut in cuts:
             k = 1.0 / float(cut.mu.max())
             on = np.flatnonzero(cut.mu > 0)
             idx = np.concatenate(
@@ -359,6 +369,7 @@ class Decomposition:
         phase_s = {"lp": 0.0, "mip": 0.0}
 
         best_dispatch: dict = {}
+        mip_skipped = False
 
         def consider(values: np.ndarray) -> Evaluation:
             """Keep ``values`` as the incumbent if, with exact credits, it meets the limits
@@ -379,7 +390,15 @@ class Decomposition:
             # sites, each a dispatch LP) and the plan without battery's rounds already cut
             # the rest: straight to MIP rounds (a few open sites each)
             phases = ("mip",)
+        master_s = 0.0  # the last master solve's seconds
         for phase in phases:
+            if phase == "mip" and time_limit_s is not None and best is not None:
+                # a MIP master of a large model can overrun the time HiGHS is given (its root
+                # LP does not stop at the limit): start one only with time for two LP solves
+                left = time_limit_s - (time.perf_counter() - t0) - after_master_s
+                if left < MIP_START_FACTOR * master_s:
+                    mip_skipped = True
+                    break
             if phase == "mip":
                 h.changeColsIntegrality(
                     int_cols.size, int_cols, np.full(int_cols.size, highspy.HighsVarType.kInteger)
@@ -399,7 +418,9 @@ class Decomposition:
                 if phase == "mip" and best is not None:
                     h.setSolution(self._start(best))
                 self._pool = []
+                t_run = time.perf_counter()
                 h.run()
+                master_s = time.perf_counter() - t_run
                 ms = h.getModelStatus()
                 if ms in (
                     highspy.HighsModelStatus.kInfeasible,
@@ -423,6 +444,11 @@ class Decomposition:
                 final_phase = phase == phases[-1]
                 ev = consider(x) if final_phase else None
                 added, worst = self.add_cuts(x, names, CUT_TOL, ev)
+                if phase == "lp" and int_cols.size:
+                    # a whole plan near the LP's: an incumbent (and a gap) before any MIP round
+                    plan = round_plan(self.p, m, x)
+                    if plan is not None:  # its cuts help the MIP rounds; the LP rounds end as before
+                        self.add_cuts(plan, names, CUT_TOL, consider(plan))
                 for other in self._pool:  # plans found on the way: incumbents and cuts
                     if time_limit_s is not None and time.perf_counter() - t0 >= time_limit_s:
                         break  # out of time: the round's own plan is evaluated, the rest waits
@@ -447,7 +473,8 @@ class Decomposition:
         self._relax(int_cols)
         solve_s = time.perf_counter() - t0
         detail = {"worst_credit_violation": worst, "lp_rounds": phase_rounds["lp"],
-                  "mip_rounds": phase_rounds["mip"], "lp_s": phase_s["lp"], "mip_s": phase_s["mip"]}
+                  "mip_rounds": phase_rounds["mip"], "lp_s": phase_s["lp"], "mip_s": phase_s["mip"],
+                  "mip_skipped": mip_skipped}
         if self.oracle is not None:
             st = self.oracle.stats
             detail["plan_without_battery_s"] = self.first_plan_s

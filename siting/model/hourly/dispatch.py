@@ -95,12 +95,32 @@ def dual_cut(
     return StorageCut(mu, u, pi, g_e, value)
 
 
+def run_suffix_max(pi: np.ndarray) -> np.ndarray:
+    """For each hour in a run of hours with ``pi > 0``, the largest ``pi`` from that hour to the
+    run's end (0 elsewhere): what a MWh held now is worth if it is kept for the run's best hour.
+    A run may wrap around the end of the horizon (the state of charge is cyclic)."""
+    T = pi.size
+    zero = np.flatnonzero(pi <= 0)
+    if zero.size == 0:  # one run around the whole cycle: the largest pi everywhere
+        return np.full(T, float(pi.max()))
+    shift = int(zero[-1]) + 1  # rotate so that the horizon ends with a zero hour
+    q = np.roll(pi, -shift)[::-1]  # reversed: runs become prefixes that restart after zeros
+    run_id = np.cumsum(q <= 0)
+    # cumulative max restarted at each run: lift each run above every earlier one
+    lift = run_id * (float(q.max()) + 1.0)
+    out = np.maximum.accumulate(q + lift) - lift
+    out = np.where(q > 0, out, 0.0)[::-1]
+    return np.roll(out, shift)
+
+
 def zero_storage_cut(
     w: np.ndarray, L: np.ndarray, G: np.ndarray, efficiency: float, duration_h: float, mu: np.ndarray
 ) -> StorageCut:
     """The cut at a point without battery (``E = 0``): the dispatch ``min(L, G)`` is optimal,
-    with ``u = w`` where the load binds and ``pi = w`` where generation does; ``sigma`` is the
-    constant that makes the battery's coefficient least (valid for every E, exact at E = 0)."""
+    with ``u = w`` where the load binds and ``pi = w`` where generation does; of two choices of
+    ``sigma`` (the value of a stored MWh: a constant, or the best ``pi`` left in each run of
+    hours short of clean supply), the one that makes the battery's coefficient least (valid
+    for every E, exact at E = 0)."""
     g_branch = L > G
     pi = np.where(g_branch, w, 0.0)
     # g_e(c) = (sum_t max(0, eta c - pi_t) + max(0, pi_t - c)) / d is convex in c: its minimum
@@ -114,7 +134,31 @@ def zero_storage_cut(
     discharge = prefix[-1] - prefix[above] - cand * (s.size - above)
     cost = charge + discharge
     c = float(cand[int(np.argmin(cost))])
-    return dual_cut(w, pi, np.full(w.size, c), efficiency, duration_h, L, G, 0.0, mu)
+    cuts = [
+        dual_cut(w, pi, sigma, efficiency, duration_h, L, G, 0.0, mu)
+        for sigma in (np.full(w.size, c), run_suffix_max(pi))
+    ]
+    return min(cuts, key=lambda cut: cut.g_e)
+
+
+def unlimited_battery_cut(
+    w: np.ndarray, L: np.ndarray, G: np.ndarray, efficiency: float, mu: np.ndarray, n_levels: int = 33
+) -> StorageCut:
+    """A cut with no battery term (valid for every E, however large): ``sigma`` a constant c and
+    ``pi_t`` in [eta c, c], so that no charge, discharge or energy dual is needed. At the point
+    (L, G) each hour takes the best ``pi`` in that range (as large as ``w`` allows where load
+    exceeds supply, ``eta c`` where it does not); c is the best of ``n_levels`` quantiles of
+    ``w`` and ``w / eta``. It bounds what any battery can add, where the zero-battery cut's
+    coefficient grows without end (on the default sites with a 400 MWh battery it bounded the
+    gain at 1.5x the true one, the zero-battery cut at 3-5x)."""
+    q = np.quantile(w, np.linspace(0.0, 1.0, n_levels))
+    levels = np.unique(np.concatenate([q, q / efficiency]))
+    deficit = L > G
+    pis = np.where(deficit[None, :], np.clip(w[None, :], efficiency * levels[:, None], levels[:, None]),
+                   efficiency * levels[:, None])
+    values = np.maximum(w[None, :] - pis, 0.0) @ L + pis @ G
+    k = int(np.argmin(values))
+    return dual_cut(w, pis[k], np.full(w.size, levels[k]), efficiency, 1.0, L, G, 0.0, mu)
 
 
 @dataclass
@@ -186,9 +230,12 @@ class SiteDispatch:
             np.concatenate([L, np.full(T, P_e), np.full(T, P_e), np.full(T, E)]),
         )
         scale = 1.0 + np.abs(target)
-        # the delta column's coefficient in row i is -scale_i
+        # the delta column's coefficient in row i is -scale_i / (largest targeted scale): the
+        # duals mu then have the size of the weights, not 1/scale (at 1e-4 HiGHS's absolute dual
+        # tolerance of 1e-7 left cuts loose by 1e-6 relative)
+        unit = scale / float(scale[targeted].max())
         for i in range(R):
-            h.changeCoeff(2 * T + i, self._delta_col, -float(scale[i]) if targeted[i] else 0.0)
+            h.changeCoeff(2 * T + i, self._delta_col, -float(unit[i]) if targeted[i] else 0.0)
         h.changeRowsBounds(T, np.arange(T, dtype=np.int32), np.full(T, -INF), G)
         lo = np.where(targeted, target, -INF)
         h.changeRowsBounds(R, np.arange(2 * T, 2 * T + R, dtype=np.int32), lo, np.full(R, INF))
@@ -220,12 +267,15 @@ class SiteDispatch:
         mu = np.where(targeted, np.abs(y[2 * T :]), 0.0)
         if mu.sum() <= 0:
             return disp, None
-        mu = mu / float(mu @ scale)
+        k = 1.0 / float(mu @ scale)  # sum_i mu_i scale_i = 1; every dual scales alike
+        mu, y = mu * k, y * k
         w = mu @ self.v
         pi = np.abs(y[:T])
         # sigma's sign depends on the solver's convention; both give valid cuts: keep the tighter
         cuts = [dual_cut(w, pi, sgn * y[T : 2 * T], self.eta, self.dur, L, G, E, mu) for sgn in (1.0, -1.0)]
-        return disp, min(cuts, key=lambda c: c.value)
+        cut = min(cuts, key=lambda c: c.value)
+        # a cut that does not separate the claim (duals loose by solver tolerances) is no progress
+        return disp, cut if float(mu @ target) > cut.value else None
 
 
 @dataclass

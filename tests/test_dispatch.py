@@ -1,0 +1,125 @@
+"""A site's battery dispatch LP and its cuts (siting.model.hourly.dispatch) against an
+independent LP in scipy.optimize.linprog: the oracle's value, and every cut valid at other
+points (weak duality) and tight where it was made."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from siting.model.hourly.dispatch import (
+    SiteDispatch,
+    run_suffix_max,
+    unlimited_battery_cut,
+    zero_storage_cut,
+)
+
+T, ETA, DUR = 24 * 7, 0.85, 4.0
+
+
+def best_credit(w, L, G, E):
+    """max sum_t w_t m_t over dispatches with a battery of E MWh (columns m, ch, dis, soc)."""
+    n, t = 4 * T, np.arange(T)
+    ones = np.ones(T)
+    A_ub = sp.csr_matrix((np.concatenate([ones, ones, -ones]), (np.tile(t, 3), np.concatenate([t, T + t, 2 * T + t]))),
+                         shape=(T, n))
+    A_eq = sp.csr_matrix(
+        (np.concatenate([ones, -ones, -ETA * ones, ones]),
+         (np.tile(t, 4), np.concatenate([3 * T + t, 3 * T + (t - 1) % T, T + t, 2 * T + t]))),
+        shape=(T, n),
+    )
+    bounds = [(0, L[k]) for k in range(T)] + [(0, E / DUR)] * (2 * T) + [(0, E)] * T
+    k = float(np.abs(w).max())  # weights of order 1: the solver's tolerances are absolute
+    r = linprog(np.concatenate([-w / k, np.zeros(3 * T)]), A_ub=A_ub, b_ub=G, A_eq=A_eq, b_eq=np.zeros(T),
+                bounds=bounds, method="highs")
+    assert r.status == 0
+    return -r.fun * k
+
+
+def instance(rng):
+    hod = np.arange(T) % 24
+    v = np.vstack([
+        rng.uniform(0.1, 0.3, T) + 0.4 * ((hod >= 17) & (hod < 22)),  # CO2 weights, dirty evenings
+        rng.uniform(20, 90, T),  # prices
+        np.ones(T),  # clean MWh
+    ])
+    L = np.full(T, rng.uniform(10, 50))
+    G = rng.uniform(0, 90, T) * np.clip(np.sin((hod - 6) / 12 * np.pi), 0, None)  # solar-like
+    return v, L, G
+
+
+def other_point(rng, L, G):
+    return L * rng.uniform(0.3, 2.0), G * rng.uniform(0.2, 2.0) * rng.uniform(0.7, 1.3, T), rng.uniform(0, 500)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_oracle_value_and_cuts_against_independent_lp(seed):
+    rng = np.random.default_rng(seed)
+    v, L, G = instance(rng)
+    E = rng.uniform(20, 200)
+    sd = SiteDispatch(v, ETA, DUR)
+    base = v @ np.minimum(L, G)
+    for targeted in ([True, False, False], [True, True, False], [True, True, True]):
+        targeted = np.array(targeted)
+        target = 1.2 * (v @ L)  # beyond the whole load: no dispatch meets it, a cut
+        disp, cut = sd.solve(L, G, E, target, targeted)
+        assert cut is not None and disp.delta < 0
+        w = cut.mu @ v
+        h = best_credit(w, L, G, E)
+        # tight at the point: the cut's right-hand side is the best credit in its direction,
+        # which the dispatch found reaches
+        assert cut.value == pytest.approx(h, rel=1e-7)
+        assert cut.mu @ disp.credits == pytest.approx(h, rel=1e-7)
+        # the claim violates it by -delta (scaled units, sum_i mu_i scale_i = 1)
+        assert cut.mu @ target - cut.value == pytest.approx(-disp.delta, rel=1e-6)
+        for _ in range(4):  # valid elsewhere
+            L2, G2, E2 = other_point(rng, L, G)
+            assert cut.u @ L2 + cut.pi @ G2 + cut.g_e * E2 >= best_credit(w, L2, G2, E2) * (1 - 1e-9)
+    # a claim the dispatch meets gives no cut
+    disp, cut = sd.solve(L, G, E, base, np.array([True, True, True]))
+    assert cut is None and disp.delta >= 0
+
+
+def test_battery_rules_hold_in_the_oracle_dispatch():
+    rng = np.random.default_rng(4)
+    v, L, G = instance(rng)
+    E = 120.0
+    disp, _ = SiteDispatch(v, ETA, DUR).solve(L, G, E, v @ L, np.array([True, False, False]))
+    assert np.allclose(disp.soc, np.roll(disp.soc, 1) + ETA * disp.ch - disp.dis, atol=1e-6)
+    assert (disp.soc <= E + 1e-6).all() and (np.maximum(disp.ch, disp.dis) <= E / DUR + 1e-6).all()
+    assert (disp.m <= np.minimum(L, G - disp.ch + disp.dis) + 1e-6).all()
+    assert disp.credits[0] == pytest.approx(best_credit(v[0], L, G, E), rel=1e-7)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_zero_and_unlimited_battery_cuts(seed):
+    """The zero-battery cut is the min(L, G) value at E = 0 and valid for every E; the
+    unlimited-battery cut has no E term and is valid however large the battery."""
+    rng = np.random.default_rng(seed)
+    v, L, G = instance(rng)
+    mu = np.array([1.0, 0.0, 0.0])
+    z = zero_storage_cut(v[0], L, G, ETA, DUR, mu)
+    assert z.value == pytest.approx(v[0] @ np.minimum(L, G), rel=1e-12)
+    u = unlimited_battery_cut(v[0], L, G, ETA, mu)
+    assert u.g_e == 0.0
+    for E in (1.0, 50.0, 400.0, 1e5):
+        h = best_credit(v[0], L, G, E)
+        assert z.value + z.g_e * E >= h * (1 - 1e-9)
+        assert u.value >= h * (1 - 1e-9)
+    # the two bound different ends: the zero-battery cut is the sharper for a small battery,
+    # the unlimited one for a large one
+    assert z.value + z.g_e * 1.0 < u.value < z.value + z.g_e * 1e5
+    for _ in range(4):
+        L2, G2, E2 = other_point(rng, L, G)
+        h = best_credit(v[0], L2, G2, E2)
+        assert z.u @ L2 + z.pi @ G2 + z.g_e * E2 >= h * (1 - 1e-9)
+        assert u.u @ L2 + u.pi @ G2 >= h * (1 - 1e-9)
+
+
+def test_run_suffix_max_wraps_around_the_cycle():
+    assert run_suffix_max(np.array([0, 1, 3, 2, 0, 0, 5, 1, 0, 2.0])).tolist() == [0, 3, 3, 2, 0, 0, 5, 1, 0, 2]
+    # the last run continues into hour 0 (cyclic state of charge)
+    assert run_suffix_max(np.array([2, 0, 1, 3, 2, 0, 5, 1, 4, 2.0])).tolist() == [2, 0, 3, 3, 2, 0, 5, 4, 4, 2]
+    assert run_suffix_max(np.array([1.0, 4.0, 2.0])).tolist() == [4, 4, 4]
