@@ -2,7 +2,8 @@
 
 1. decomposed vs the explicit hourly model handed to HiGHS on seeded random instances
    (sites, workloads, 8,760 h, 3 technologies): same optimum, time ratio;
-2. the default scenario (scenarios/llama31_hourly.yaml): min CO2 plus its Pareto front;
+2. the default scenario (scenarios/llama31_hourly.yaml): min CO2 plus its Pareto front, without
+   and with a battery potential at every site (``--storage-mwh``);
 3. a large instance: a feasible plan and its gap within a time limit.
 
     python bench/hourly_bench.py [--sizes 50x10x8760] [--explicit-limit 900] [--skip-large]
@@ -41,12 +42,22 @@ def compare(size: str, seed: int, explicit_limit: float, rel_gap: float) -> None
         "-" if ex.gap is None else f"{ex.gap:.1e}", f"{ex_s:.1f}", f"{ex_s / dec_s:.1f}x", same)
 
 
-def default_scenario() -> None:
+HEADER = ("battery MWh/site", "pareto points", "status", "gap", "co2_t", "co2_location_t", "cfe", "cost_usd",
+          "battery MWh", "front", "inputs s", "wall s")
+
+
+def default_scenario(storage_mwh: float = 0.0, points_list=(0, 7), time_limit_s: float | None = None) -> None:
+    """``storage_mwh`` > 0: every site may have a battery of up to that many MWh (4 h)."""
     from siting.model.hourly.optimize import optimize_scenario
     from siting.model.scenario import load_scenario
 
     sc = load_scenario(REPO / "scenarios" / "llama31_hourly.yaml")
-    for points in (0, 7):
+    if storage_mwh > 0:
+        extra = {**sc.assumptions, "storage_potential_mwh_default": storage_mwh}
+        sc = sc.model_copy(update={"assumptions": extra})
+    if time_limit_s is not None:
+        sc = sc.model_copy(update={"solver": sc.solver.model_copy(update={"time_limit_s": time_limit_s})})
+    for points in points_list:
         s2 = sc.model_copy(update={"pareto_points": points})
         t0 = time.perf_counter()
         sol = optimize_scenario(s2)
@@ -54,8 +65,10 @@ def default_scenario() -> None:
         s = sol.summary
         front = sol.tables.get("pareto")
         ok = "-" if front is None else f"{int((front['status'] == 'optimal').sum())}/{len(front)} optimal"
-        row(points, s["status"], f"{s['gap']:.1e}", f"{s['co2_t']:,.1f}", f"{s['co2_location_t']:,.1f}",
-            f"{s['cfe']:.1%}", f"{s['cost_usd']:,.0f}", ok, f"{s['inputs_s']:.1f}", f"{wall:.1f}")
+        battery = sol.sites.loc[sol.sites["open"], "storage_mwh"].sum() if "storage_mwh" in sol.sites else 0.0
+        row(storage_mwh, points, s["status"], "-" if s["gap"] is None else f"{s['gap']:.1e}",
+            f"{s['co2_t']:,.1f}", f"{s['co2_location_t']:,.1f}", f"{s['cfe']:.1%}", f"{s['cost_usd']:,.0f}",
+            f"{battery:,.0f}", ok, f"{s['inputs_s']:.1f}", f"{wall:.1f}")
 
 
 def large(size: str, limit: float) -> None:
@@ -80,7 +93,11 @@ def main(argv=None) -> int:
     ap.add_argument("--rel-gap", type=float, default=1e-4)
     ap.add_argument("--large", default="1000x100x8760")
     ap.add_argument("--large-limit", type=float, default=300.0)
-    ap.add_argument("--skip", default="", help="comma list of: compare, default, large")
+    ap.add_argument("--storage-mwh", type=float, default=400.0,
+                    help="battery potential per site for the default scenario's storage rows (0: none)")
+    ap.add_argument("--storage-points", default="0,7")
+    ap.add_argument("--storage-limit", type=float, default=None, help="time limit (s), storage rows")
+    ap.add_argument("--skip", default="", help="comma list of: compare, default, storage, large")
     args = ap.parse_args(argv)
     skip = set(args.skip.split(","))
     if "compare" not in skip:
@@ -92,9 +109,13 @@ def main(argv=None) -> int:
                 compare(size, seed, args.explicit_limit, args.rel_gap)
     if "default" not in skip:
         print("## scenarios/llama31_hourly.yaml (236 sites, 5 workloads, 8,760 h), min CO2", flush=True)
-        row("pareto points", "status", "gap", "co2_t", "co2_location_t", "cfe", "cost_usd", "front",
-            "inputs s", "wall s")
+        row(*HEADER)
         default_scenario()
+    if "storage" not in skip and args.storage_mwh > 0:
+        print(f"## the same with a battery of up to {args.storage_mwh:g} MWh at every site", flush=True)
+        row(*HEADER)
+        points = [int(k) for k in args.storage_points.split(",")]
+        default_scenario(args.storage_mwh, points, args.storage_limit)
     if "large" not in skip:
         print(f"## large instance, {args.large_limit:g} s limit", flush=True)
         row("size", "status", "objective t", "gap", "rounds", "cuts", "generate s", "build s", "wall s")

@@ -390,6 +390,12 @@ class Decomposition:
             # sites, each a dispatch LP) and the plan without battery's rounds already cut
             # the rest: straight to MIP rounds (a few open sites each)
             phases = ("mip",)
+            if best is not None:
+                # the incumbent's sites with batteries: its best procurement and batteries
+                deadline = None if time_limit_s is None else t0 + time_limit_s
+                # (polishing every new choice of sites of the MIP rounds too was tried: on the
+                # default scenario with 400 MWh batteries the gap at 300 s was 9.9 %, not 6.4 %)
+                self._polish(best, int_cols, names, consider, deadline)
         master_s = 0.0  # the last master solve's seconds
         for phase in phases:
             if phase == "mip" and time_limit_s is not None and best is not None:
@@ -478,7 +484,8 @@ class Decomposition:
         if self.oracle is not None:
             st = self.oracle.stats
             detail["plan_without_battery_s"] = self.first_plan_s
-            detail.update(dispatch_lp_cold=st.cold, dispatch_lp_warm=st.warm, dispatch_lp_s=st.seconds)
+            detail.update(dispatch_lp_cold=st.cold, dispatch_lp_warm=st.warm,
+                          dispatch_lp_other_basis=st.other_basis, dispatch_lp_s=st.seconds)
         if best is not None:
             self.plans.append(best)
         if best is None:
@@ -498,6 +505,33 @@ class Decomposition:
             detail=detail,
             dispatch=best_dispatch,
         )
+
+    def _polish(self, plan, int_cols, names, consider, deadline, max_rounds: int = 100) -> None:
+        """LP rounds with the plan's integer decisions (sites, whole-job placements) fixed, until
+        its credits are exact: the best procurement, batteries and splittable shares for those
+        sites (each round's point offered as an incumbent; the cuts stay, valid everywhere)."""
+        h = self.h
+        lp = h.getLp()
+        lo = np.asarray(lp.col_lower_)[int_cols]
+        hi = np.asarray(lp.col_upper_)[int_cols]
+        fixed = np.round(plan[int_cols])
+        h.changeColsBounds(int_cols.size, int_cols, fixed, fixed)
+        try:
+            for _ in range(max_rounds):
+                if deadline is not None:
+                    left = deadline - time.perf_counter()
+                    if left <= 0:
+                        break
+                    h.setOptionValue("time_limit", float(left))
+                h.run()
+                if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                    break
+                x = np.asarray(h.getSolution().col_value)
+                added, _ = self.add_cuts(x, names, CUT_TOL, consider(x))
+                if added == 0:
+                    break
+        finally:
+            h.changeColsBounds(int_cols.size, int_cols, lo, hi)
 
     @staticmethod
     def _start(values: np.ndarray) -> highspy.HighsSolution:
