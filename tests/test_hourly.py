@@ -314,3 +314,28 @@ def test_time_limited_solve_skips_a_mip_round_it_cannot_finish(monkeypatch):
     exact = reference_solve(p, "min_co2")["objective"]
     assert raw.objective >= exact - 1e-6 * exact and raw.bound <= exact + 1e-6 * exact
     assert raw.gap == pytest.approx((raw.objective - raw.bound) / raw.objective)
+
+
+def test_time_limit_counts_from_each_solve_not_from_the_master_creation():
+    """HiGHS compares its time limit with the run clock of the object, which adds up over
+    runs, so a persistent master given 'the time left' stopped at once after enough earlier
+    runs. ``set_time_left`` gives the next run its own time: the same LP solved again from
+    scratch, with 1.5x its first run's time, stops early under the raw option and finishes
+    under ``set_time_left``."""
+    import highspy
+
+    from siting.model.hourly.decompose import set_time_left
+
+    p = random_hourly_problem(80, 10, 720, 2, max_sites=8)
+    h = Decomposition(p, Objective()).h
+    h.run()
+    first = h.getRunTime()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal and first > 0
+    h.clearSolver()
+    h.setOptionValue("time_limit", 1.5 * first)  # the raw option: total run time
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
+    h.clearSolver()
+    set_time_left(h, 1.5 * first)
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
