@@ -339,3 +339,20 @@ def test_time_limit_counts_from_each_solve_not_from_the_master_creation():
     set_time_left(h, 1.5 * first)
     h.run()
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_capacity_rows_only_for_maximal_segments(seed):
+    """Every segment's running set lies within a kept segment's (so its capacity rows are
+    implied), no kept set lies strictly within another, and the reduction is real."""
+    p = random_hourly_problem(3, 12, 720, seed)
+    keep = p.maximal_segments
+    a = p.active
+    within = (a[:, :, None] <= a[:, None, keep]).all(axis=0)  # (J, kept)
+    assert within.any(axis=1).all()
+    k = a[:, keep]
+    strictly = (k[:, :, None] <= k[:, None, :]).all(axis=0) & ~np.eye(keep.size, dtype=bool)
+    assert not strictly.any()
+    assert keep.size < p.segments.n
+    m = Decomposition(p, Objective()).m
+    assert m.rows["gpu_capacity"].size == p.n_sites * keep.size

@@ -93,16 +93,24 @@ def define_load(m: LinearModel, p: HourlyProblem) -> None:
 
 
 def define_capacity(m: LinearModel, p: HourlyProblem) -> None:
-    S, J = p.n_sites, p.segments.n
-    x, y, lam = m.cols["x"], m.cols["y"], m.cols["lam"]
+    """GPUs busy and (when given) the facility MW in every hour, as rows for the segments of
+    :attr:`HourlyProblem.maximal_segments` only (the others are implied; valid for every input
+    and objective, since shares and rates are >= 0). ``m.segments_of["gpu_capacity"]`` maps
+    the rows' second axis to segments."""
+    S = p.n_sites
+    keep = p.maximal_segments
+    J = keep.size
+    x, y, lam = m.cols["x"], m.cols["y"], m.cols["lam"][:, keep]
     cap = p.sites["capacity_gpus"].to_numpy(float)
-    gw = p.active * p.gpus_busy[:, None]  # (W, J)
+    gw = (p.active * p.gpus_busy[:, None])[:, keep]  # (W, J kept)
     w_i, j_i = np.nonzero(gw)
     rows, cols, vals = [], [], []
     for s in range(S):
         rows += [s * J + j_i, s * J + np.arange(J)]
         cols += [x[w_i, s], np.full(J, y[s])]
         vals += [gw[w_i, j_i], np.full(J, -cap[s])]
+    m.segments_of["gpu_capacity"] = keep
+    m.segments_of["mw_capacity"] = keep
     m.add_rows(
         "gpu_capacity", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), S * J, -np.inf, 0.0
     )

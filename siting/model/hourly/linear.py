@@ -24,6 +24,8 @@ class LinearModel:
     cols: dict = field(default_factory=dict)  # name -> index array (shaped like the block)
     blocks: list = field(default_factory=list)  # (name, A (coo), lo, hi)
     rows: dict = field(default_factory=dict)  # name -> row index array
+    # name -> the segments a per-segment row family has rows for (when not every segment)
+    segments_of: dict = field(default_factory=dict)
     n_rows: int = 0
     cost: np.ndarray | None = None
 

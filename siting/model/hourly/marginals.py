@@ -172,7 +172,7 @@ def marginal_table(
     if lp.status != "optimal":
         return pd.DataFrame(columns=MARGINAL_COLUMNS)
     u = objective_unit(obj)
-    S, J, T = p.n_sites, p.segments.n, p.n_hours
+    S, T = p.n_sites, p.n_hours
     ids = p.sites["site_id"].to_numpy()
     y = np.round(values[m.cols["y"]]) > 0.5
     x_lp, plan = lp.col_value, values
@@ -206,20 +206,21 @@ def marginal_table(
         the sum of the segment duals per hour of the horizon, its slack the busiest hour's."""
         slack = cap_s - used  # free in each segment
         tight = slack <= BINDING_TOL * max(cap_s, 1.0)
-        dual = np.where(free_rows, rd[rows], 0.0)
+        # rows exist for the segments of m.segments_of[name] only (the others are implied)
+        dual = np.where(free_rows[m.segments_of.get(name, slice(None))], rd[rows], 0.0)
         add(name, ids[s], "", -dual.sum() / T, f"{u} per {unit}", slack.min(),
             f"{slack_unit} (busiest hour)", tight.any(), int(hours[tight].sum()))
 
     # GPU capacity: rows s*J + j, sum_w gw_wj x_ws - cap_s y_s <= 0
     cap = p.sites["capacity_gpus"].to_numpy(float)
-    r = m.rows["gpu_capacity"].reshape(S, J)
+    r = m.rows["gpu_capacity"].reshape(S, -1)
     for s in np.flatnonzero(y):
         per_segment("gpu_capacity", s, cap[s], shares[:, s] @ gw, r[s], "GPU-hour", "GPUs")
     # facility MW cap: lam_sj - cap_mw_s y_s <= 0 for the capped sites, in their order
     if "mw_capacity" in m.rows:
         cap_mw = p.sites["capacity_mw"].to_numpy(float)
         capped = np.flatnonzero(np.isfinite(cap_mw) & (cap_mw > 0))
-        r = m.rows["mw_capacity"].reshape(capped.size, J)
+        r = m.rows["mw_capacity"].reshape(capped.size, -1)
         for i, s in enumerate(capped):
             if y[s]:
                 per_segment("mw_capacity", s, cap_mw[s], lam[s], r[i], "MW-hour", "MW")

@@ -142,6 +142,22 @@ class HourlyProblem:
             / 1000.0
         )
 
+    @property
+    def maximal_segments(self) -> np.ndarray:
+        """Indices of the segments whose set of running workloads is not inside another
+        segment's (of equal sets, the first). A site's GPUs busy (and its load) in any segment
+        is at most that of a segment whose set contains it, since every share and rate is
+        >= 0: capacity rows of the other segments are implied. On the large bench instance
+        (100 workloads, 8,760 h) 6 of 153 segments."""
+        a = self.active.astype(np.int64)  # (W, J)
+        size = a.sum(axis=0)
+        inside = (a.T @ a) == size[:, None]  # inside[j, k]: set j within set k
+        np.fill_diagonal(inside, False)
+        same = inside & inside.T
+        strictly = inside & ~same
+        later_copy = np.triu(same, k=1).any(axis=0)  # an equal set comes earlier
+        return np.flatnonzero(~(strictly.any(axis=1) | later_copy))
+
     # --------------------------------------------------------------- coefficient tables
     def capacity_cost_usd_per_mw(self) -> np.ndarray:
         """(K,) cost of 1 MW of each technology held over the horizon."""
