@@ -90,8 +90,8 @@ class Scenario(BaseModel):
     cfe_scope: Literal["overall", "site"] = "overall"
     pareto_points: int = Field(0, ge=0, le=50, description="points of the cost/CO2 Pareto front (0: none)")
     formulation: Literal["auto", "decomposed", "explicit"] = Field(
-        "auto", description="hourly model: decomposed (exact cuts, no storage) or explicit (hourly "
-        "columns, any input); auto picks decomposed unless a site has storage")
+        "auto", description="hourly model: decomposed (exact cuts; batteries by their dispatch LPs) or "
+        "explicit (hourly columns, the reference); auto picks decomposed")
     data_runtime: bool = Field(True, description="hourly series from the run-time cache/mirror when "
                                "present (Electricity Maps, Dispa-SET); false: the embedded default only")
     horizon_hours: float | None = Field(None, gt=0, description="annual/monthly periods: the planning "
