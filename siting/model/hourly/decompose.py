@@ -146,11 +146,8 @@ class Decomposition:
         # how early HiGHS can prune)
         self.plans: list[np.ndarray] = []
         self._battery_off = False  # solving the plan without batteries (see solve)
-        self.first_plan_s = 0.0
         # sites with a battery: their dispatch LPs (weights in the order of CREDITS)
-        self.storage_sites = (
-            p.storage_potential_mwh > 0 if p.has_storage else np.zeros(p.n_sites, bool)
-        )
+        self.storage_sites = p.battery_sites
         self.oracle = (
             StorageOracle(
                 np.stack([self.weights[name] for name in CREDITS], axis=1),
@@ -237,14 +234,12 @@ class Decomposition:
                 # the battery's coefficient that keeps the cut valid for every E (0 without one),
                 # and a second cut that bounds what any battery adds
                 g_e = np.zeros(sites.size)
-                i_name = CREDITS.index(name)
+                mu = (np.array(CREDITS) == name).astype(float)
+                eta, dur = self.oracle.efficiency, self.oracle.duration_h
                 for i in np.flatnonzero(self.storage_sites[sites]):
                     s = sites[i]
                     L, G = p.load_mwh(lam[s : s + 1])[0], P[s] @ p.cf[s]
-                    mu = np.zeros(len(CREDITS))
-                    mu[i_name] = 1.0
-                    eta = self.oracle.efficiency
-                    g_e[i] = zero_storage_cut(v[s], L, G, eta, self.oracle.duration_h, mu).g_e
+                    g_e[i] = zero_storage_cut(v[s], L, G, eta, dur, mu).g_e
                     unlimited.append((int(s), unlimited_battery_cut(v[s], L, G, eta, mu)))
                 cols.append(m.cols["E"][sites])
                 vals.append(-g_e)
@@ -353,6 +348,7 @@ class Decomposition:
         storage) and is the first incumbent (E = 0 is allowed, so it is a plan of this model
         too); its bound is not used. With a time limit it gets at most half of it."""
         t0 = time.perf_counter()
+        first_plan_s = 0.0
         if self.oracle is not None and not self.plans and not self._battery_off:
             self._battery_off = True
             E = self.m.cols["E"].astype(np.int32)
@@ -364,7 +360,7 @@ class Decomposition:
             finally:
                 self.h.changeColsBounds(E.size, E, np.zeros(E.size), ub)
                 self._battery_off = False
-            self.first_plan_s = first.solve_s
+            first_plan_s = first.solve_s
             if time_limit_s is not None:
                 time_limit_s = max(0.0, time_limit_s - (time.perf_counter() - t0))
             t0 = time.perf_counter()
@@ -381,6 +377,13 @@ class Decomposition:
 
         best_dispatch: dict = {}
         mip_skipped = False
+        # every time check of this solve against one end (the limit less its reserve)
+        end = None if time_limit_s is None else t0 + time_limit_s * (1 - TIME_RESERVE_SHARE)
+
+        def time_left() -> float:
+            """Seconds a master solve may take: to the end, less what the last round's exact
+            evaluation and cuts took, so that the round ends within the limit."""
+            return end - time.perf_counter() - after_master_s
 
         def consider(values: np.ndarray) -> Evaluation:
             """Keep ``values`` as the incumbent if, with exact credits, it meets the limits
@@ -403,18 +406,16 @@ class Decomposition:
             phases = ("mip",)
             if best is not None:
                 # the incumbent's sites with batteries: its best procurement and batteries
-                deadline = None if time_limit_s is None else t0 + time_limit_s
                 # (polishing every new choice of sites of the MIP rounds too was tried: on the
                 # default scenario with 400 MWh batteries the gap at 300 s was 9.9 %, not 6.4 %)
-                self._polish(best, int_cols, names, consider, deadline)
+                self._polish(best, int_cols, names, consider, end)
         master_s = 0.0  # the longest master solve's seconds
         for phase in phases:
-            if phase == "mip" and time_limit_s is not None and best is not None:
+            if phase == "mip" and end is not None and best is not None:
                 # a MIP master of a large model can overrun the time HiGHS is given (its root
                 # LP does not stop at the limit): start one only with time for two of the
                 # longest master solves so far
-                left = time_limit_s - (time.perf_counter() - t0) - after_master_s
-                if left < MIP_START_FACTOR * master_s:
+                if time_left() < MIP_START_FACTOR * master_s:
                     mip_skipped = True
                     break
             if phase == "mip":
@@ -426,11 +427,8 @@ class Decomposition:
             while rounds < max_rounds:
                 rounds += 1
                 phase_rounds[phase] += 1
-                if time_limit_s is not None:
-                    # leave the master the time left less what the last round's exact
-                    # evaluation and cuts took, so the round ends within the limit
-                    budget = time_limit_s * (1 - TIME_RESERVE_SHARE)
-                    left = budget - (time.perf_counter() - t0) - after_master_s
+                if end is not None:
+                    left = time_left()
                     if left <= 0:
                         break
                     set_time_left(h, left)
@@ -470,17 +468,14 @@ class Decomposition:
                         # an incumbent only: cuts at rounded plans grew the default scenario's
                         # master from 810 to 1,378 cuts and its solve from 14.2 s to 20.3 s
                         consider(plan)
-                        if time_limit_s is not None:
-                            # when no MIP round will fit (another LP round and a MIP round need
-                            # 1 + MIP_START_FACTOR of the longest master solves), the rounded
-                            # plan's sites get their best procurement by LP rounds instead
-                            left = time_limit_s - (time.perf_counter() - t0)
-                            if left < (1 + MIP_START_FACTOR) * master_s:
-                                deadline = t0 + time_limit_s * (1 - TIME_RESERVE_SHARE) - after_master_s
-                                self._polish(best if best is not None else plan, int_cols, names,
-                                             consider, deadline)
+                        # when no MIP round will fit (another LP round and a MIP round need
+                        # 1 + MIP_START_FACTOR of the longest master solves), the rounded
+                        # plan's sites get their best procurement by LP rounds instead
+                        if end is not None and time_left() < (1 + MIP_START_FACTOR) * master_s:
+                            self._polish(best if best is not None else plan, int_cols, names,
+                                         consider, end - after_master_s)
                 for other in self._pool:  # plans found on the way: incumbents and cuts
-                    if time_limit_s is not None and time.perf_counter() - t0 >= time_limit_s:
+                    if end is not None and time.perf_counter() >= end:
                         break  # out of time: the round's own plan is evaluated, the rest waits
                     more, _ = self.add_cuts(other, names, CUT_TOL, consider(other))
                     added += more
@@ -507,7 +502,7 @@ class Decomposition:
                   "mip_skipped": mip_skipped}
         if self.oracle is not None:
             st = self.oracle.stats
-            detail["plan_without_battery_s"] = self.first_plan_s
+            detail["plan_without_battery_s"] = first_plan_s
             detail.update(dispatch_lp_cold=st.cold, dispatch_lp_warm=st.warm,
                           dispatch_lp_other_basis=st.other_basis, dispatch_lp_s=st.seconds)
         if best is not None:

@@ -167,7 +167,6 @@ class DispatchStats:
     warm: int = 0  # from a basis: the site's own last one, or another site's (other_basis)
     other_basis: int = 0
     seconds: float = 0.0
-    cuts: int = 0
 
 
 class SiteDispatch:
@@ -206,7 +205,6 @@ class SiteDispatch:
         lp.a_matrix_.start_ = A.indptr.astype(np.int32)
         lp.a_matrix_.index_ = A.indices.astype(np.int32)
         lp.a_matrix_.value_ = A.data
-        self._A = A
         self.h = new_highs()
         self.h.passModel(lp)
         self.solved = False

@@ -169,7 +169,7 @@ def define_credits(m: LinearModel, p: HourlyProblem) -> None:
     loses energy: sum_t m_t <= sum_t G_t)."""
     S = p.n_sites
     lam, P = m.cols["lam"], m.cols["P"]
-    battery = (p.storage_potential_mwh > 0) if p.has_storage else np.zeros(S, bool)
+    battery = p.battery_sites
     for name, v in credit_weights(p).items():
         c = m.add_vars(name, (S,), 0.0, np.inf)
         a = p.segment_sum(v)  # (S, J)

@@ -121,6 +121,13 @@ class HourlyProblem:
     def has_storage(self) -> bool:
         return self.storage_potential_mwh is not None and bool(np.any(self.storage_potential_mwh > 0))
 
+    @property
+    def battery_sites(self) -> np.ndarray:
+        """(S,) bool: the sites where a battery may be built."""
+        if not self.has_storage:
+            return np.zeros(self.n_sites, bool)
+        return self.storage_potential_mwh > 0
+
     # --------------------------------------------------------------- workload rates
     @property
     def window_hours(self) -> np.ndarray:

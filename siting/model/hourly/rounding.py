@@ -28,7 +28,7 @@ def round_plan(p: HourlyProblem, m: LinearModel, values: np.ndarray) -> np.ndarr
     x = np.clip(values[m.cols["x"]], 0.0, 1.0)  # (W, S)
     y = np.clip(values[m.cols["y"]], 0.0, 1.0)
     S, W = p.n_sites, p.n_workloads
-    energy = p.gpus_busy * p.window_hours  # GPU-hours as the size of a workload
+    energy = p.workloads["gpu_hours"].to_numpy(float)  # the size of a workload
     order = np.lexsort((-y, -(x.T @ energy)))  # most LP energy first, then largest y
     limit = S if p.max_sites is None else int(p.max_sites)
     cap = p.sites["capacity_gpus"].to_numpy(float)
