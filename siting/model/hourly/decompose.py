@@ -17,6 +17,14 @@ the ``min(L, G)`` cut above gets a battery coefficient that keeps it valid for e
 final plan's credits are those of one dispatch that meets them all, and that dispatch is the
 plan's hourly table.
 
+Two steps make the MIP rounds fewer without changing what they prove (every cut is valid
+everywhere, every plan is evaluated exactly): the point where a MIP round's plan overstates a
+site's credit is carried to the other sites (:meth:`Decomposition.transfer_cuts`), and, without
+batteries, each MIP round's plan is polished (LP rounds with its integer decisions fixed, until
+its credits are exact), so the next MIP round sees tight cuts around it. On the default
+scenario's 7-point front (no battery) the two took the run from 313 s to 197 s (polish alone:
+261 s).
+
 Valid for every objective of :class:`Objective`, with or without storage.
 """
 
@@ -50,6 +58,10 @@ MIP_START_FACTOR = 2.0
 TIME_RESERVE_SHARE = 0.005
 # a battery below this (MWh) is none: its site's credits are those of min(L, G)
 STORAGE_EPS_MWH = 1e-9
+# transfer_cuts: the sites that get each overstated point's cut, and the least overstatement
+# (relative) that counts
+TRANSFER_SITES = 16
+TRANSFER_TOL = 1e-3
 
 
 def set_time_left(h: highspy.Highs, left_s: float) -> None:
@@ -121,7 +133,9 @@ def relevant_credits(obj: Objective) -> list[str]:
 
 
 class Decomposition:
-    """A persistent master (HiGHS) that keeps its cuts across objectives (Pareto fronts)."""
+    """A persistent master (HiGHS) that keeps its cuts across objectives (Pareto fronts).
+    ``transfer`` and ``polish_mip`` (both on) switch the two steps of the module docstring, for
+    comparisons; neither changes the optimum."""
 
     def __init__(self, p: HourlyProblem, obj: Objective):
         self.p = p
@@ -145,6 +159,20 @@ class Decomposition:
         # that solve's limits with exact credits (a start never changes the optimum, only
         # how early HiGHS can prune)
         self.plans: list[np.ndarray] = []
+        # every per-credit cut of the sites without a battery, as (site, coefficients on the
+        # site's lam and P columns): the master's outer approximation of each credit, evaluated
+        # where a cut may be carried to other sites (transfer_cuts)
+        self.cut_pool = {name: ([], []) for name in CREDITS}
+        plain = ~p.battery_sites
+        J, K = len(p.segments.hours), p.n_tech
+        for name, v in self.weights.items():
+            sites = np.flatnonzero(plain)
+            a = p.segment_sum(v[sites])
+            b = np.einsum("st,skt->sk", v[sites], p.cf[sites])
+            self._pool_add(name, sites, np.hstack([a, np.zeros((sites.size, K))]))
+            self._pool_add(name, sites, np.hstack([np.zeros((sites.size, J)), b]))
+        self.transfer = True
+        self.polish_mip = True
         self._battery_off = False  # solving the plan without batteries (see solve)
         # sites with a battery: their dispatch LPs (weights in the order of CREDITS)
         self.storage_sites = p.battery_sites
@@ -244,6 +272,7 @@ class Decomposition:
                 cols.append(m.cols["E"][sites])
                 vals.append(-g_e)
             self._add_rows(np.column_stack(cols), np.column_stack(vals))
+            self._pool_add(name, sites, np.hstack([a, b]))
             added += sites.size
         if ev.storage_cuts:
             added += self._add_storage_cuts(list(ev.storage_cuts.items()))
@@ -251,6 +280,57 @@ class Decomposition:
             self.n_cuts += self._add_storage_cuts(unlimited)  # not counted as progress: valid rows
         self.n_cuts += added
         return added, worst
+
+    def _pool_add(self, name: str, sites: np.ndarray, coef: np.ndarray) -> None:
+        keep = ~self.p.battery_sites[sites]
+        self.cut_pool[name][0].append(np.asarray(sites)[keep])
+        self.cut_pool[name][1].append(np.asarray(coef, float)[keep])
+
+    def transfer_cuts(self, values: np.ndarray, names: list[str], per_point: int = TRANSFER_SITES) -> int:
+        """Carry the points where a plan overstates a credit to the other sites. A MIP round's
+        plan typically opens a small third site whose credits the master overstates at a
+        load/supply mix it never saw there; the next round opens another site with the same
+        mix. At each such point (lam, P) of a site without a battery, every other such site's
+        exact credits are computed at the same (lam, P) (one array pass over the hours), and the
+        ``per_point`` sites whose master overstates them most there get their cut (valid
+        everywhere, tight at that point). Returns the number of cuts added."""
+        p, m = self.p, self.m
+        plain = ~p.battery_sites
+        lam_all, P_all = values[m.cols["lam"]], values[m.cols["P"]]
+        F, _, _ = exact_credits(m, p, values, self.weights)
+        added = 0
+        for name in names:
+            cred = values[m.cols[name]]
+            rel = (cred - F[name]) / (1.0 + np.abs(F[name]))
+            points = np.flatnonzero(plain & (rel > TRANSFER_TOL))
+            sites_pool = np.concatenate(self.cut_pool[name][0])
+            coef_pool = np.vstack(self.cut_pool[name][1])
+            v = self.weights[name]
+            for s in points:
+                lam, P = lam_all[s], P_all[s]
+                L = lam[p.segments.of_hour]  # (T,)
+                G = np.einsum("k,skt->st", P, p.cf)  # (S, T)
+                mask = L[None, :] <= G
+                f = (v * np.minimum(L[None, :], G)).sum(axis=1)
+                approx = np.full(p.n_sites, np.inf)
+                np.minimum.at(approx, sites_pool, coef_pool @ np.concatenate([lam, P]))
+                over = np.where(plain, approx - f, -np.inf)
+                over[s] = -np.inf
+                over[(over / (1.0 + np.abs(f))) <= TRANSFER_TOL] = -np.inf
+                top = np.argsort(over)[::-1][:per_point]
+                top = top[np.isfinite(over[top])]
+                if top.size == 0:
+                    continue
+                a = p.segment_sum(v[top] * mask[top])
+                b = np.einsum("st,skt->sk", v[top] * ~mask[top], p.cf[top])
+                cols = np.column_stack([m.cols[name][top], m.cols["lam"][top], m.cols["P"][top]])
+                self._add_rows(cols, np.column_stack([np.ones(top.size), -a, -b]))
+                self._pool_add(name, top, np.hstack([a, b]))
+                sites_pool = np.concatenate([sites_pool, top])
+                coef_pool = np.vstack([coef_pool, np.hstack([a, b])])
+                added += top.size
+        self.n_cuts += added
+        return added
 
     def _add_rows(self, idx: np.ndarray, val: np.ndarray) -> None:
         """Rows ``val . x[idx] <= 0``, one per row of ``idx``."""
@@ -461,6 +541,14 @@ class Decomposition:
                 final_phase = phase == phases[-1]
                 ev = consider(x) if final_phase else None
                 added, worst = self.add_cuts(x, names, CUT_TOL, ev)
+                if phase == "mip" and self.transfer:
+                    added += self.transfer_cuts(x, names)
+                if phase == "mip" and self.polish_mip and self.oracle is None and added:
+                    # the round's plan with its integer decisions kept (the plans HiGHS reports
+                    # while polishing are that plan's, not new ones: kept out of the pool)
+                    pool, self._pool = self._pool, []
+                    self._polish(x, int_cols, names, consider, None if end is None else end - after_master_s)
+                    self._pool = pool
                 if phase == "lp" and int_cols.size:
                     # a whole plan near the LP's: an incumbent (and a gap) before any MIP round
                     plan = round_plan(self.p, m, x)
@@ -478,6 +566,8 @@ class Decomposition:
                     if end is not None and time.perf_counter() >= end:
                         break  # out of time: the round's own plan is evaluated, the rest waits
                     more, _ = self.add_cuts(other, names, CUT_TOL, consider(other))
+                    if phase == "mip" and self.transfer:
+                        more += self.transfer_cuts(other, names)
                     added += more
                 after_master_s = time.perf_counter() - t_master
                 gap = (
