@@ -408,7 +408,7 @@ def test_transferred_cuts_are_valid_everywhere_and_tight_at_their_point():
 
 def test_cut_transfer_and_mip_polish_keep_the_optimum(monkeypatch):
     """With cuts carried between sites and every MIP round's plan polished (both on by
-    default), capped least-cost solves still equal the independent explicit model on four
+    default), capped least-cost solves still equal the independent explicit model on three
     seeds, and the two steps did run there (the test is not vacuous)."""
     calls = {"transfer": 0, "polish": 0}
     real_transfer, real_polish = Decomposition.transfer_cuts, Decomposition._polish
@@ -424,8 +424,8 @@ def test_cut_transfer_and_mip_polish_keep_the_optimum(monkeypatch):
 
     monkeypatch.setattr(Decomposition, "transfer_cuts", transfer)
     monkeypatch.setattr(Decomposition, "_polish", polish)
-    for seed in range(4):
-        p = random_hourly_problem(12, 5, 168, seed, max_sites=3)
+    for seed in (0, 2, 3):  # the reference takes 2-4 s on these (12 s on seed 1)
+        p = random_hourly_problem(8, 5, 168, seed, max_sites=3)
         lo = reference_solve(p, "min_co2")["objective"]
         hi = reference_solve(p, "min_cost")["co2_t"]
         cap = lo + 0.3 * (hi - lo)
