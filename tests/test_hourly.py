@@ -434,3 +434,68 @@ def test_cut_transfer_and_mip_polish_keep_the_optimum(monkeypatch):
         assert raw.status == "optimal"
         assert raw.objective == pytest.approx(ref["objective"], rel=1e-6)
     assert calls["transfer"] > 0 and calls["polish"] > 0
+
+
+def test_reduced_cost_fixing_keeps_the_optimum_and_is_undone_after_the_solve():
+    """Binaries fixed by the LP master's reduced costs against the incumbent: the optimum is
+    still the independent explicit model's, some binaries were fixed (not vacuous), and the
+    next objective on the same master starts from the original bounds."""
+    p = random_hourly_problem(12, 5, 168, 0, max_sites=3)
+    dec = Decomposition(p, Objective("min_cost"))
+    lp = dec.h.getLp()
+    lo0, hi0 = np.asarray(lp.col_lower_).copy(), np.asarray(lp.col_upper_).copy()
+    raw = dec.solve(rel_gap=1e-10)
+    assert raw.detail["fixed_by_reduced_cost"] > 0
+    assert raw.objective == pytest.approx(reference_solve(p, "min_cost")["objective"], rel=1e-6)
+    lp = dec.h.getLp()
+    assert np.array_equal(np.asarray(lp.col_lower_), lo0) and np.array_equal(np.asarray(lp.col_upper_), hi0)
+    dec.set_objective(Objective("min_co2"))
+    raw = dec.solve(rel_gap=1e-10)
+    assert raw.objective == pytest.approx(reference_solve(p, "min_co2")["objective"], rel=1e-6)
+
+
+def test_each_binary_fixed_by_reduced_cost_cannot_beat_the_cutoff():
+    """The reduced-cost rule against an independent LP (scipy): with the LP master at its
+    optimum and a cutoff that half of the binaries at 0 could beat by their reduced costs, the
+    rule fixes some but not all of them, and every binary it fixes, moved off its bound in the
+    same LP, gives a value above the cutoff."""
+    p = random_hourly_problem(10, 4, 168, 1, max_sites=3)
+    dec = Decomposition(p, Objective("min_cost"))
+    h = dec.h
+    for _ in range(200):  # LP rounds until no cut is violated
+        h.run()
+        x = np.asarray(h.getSolution().col_value)
+        if dec.add_cuts(x, ["cred_cost"], 1e-6)[0] == 0:
+            break
+    z = h.getInfo().objective_function_value
+    d = np.asarray(h.getSolution().col_dual)
+    int_cols = np.flatnonzero(dec.integer).astype(np.int32)
+    at_zero = int_cols[x[int_cols] <= 1e-9]
+    # a cutoff that the rule should split: half the binaries at 0 can beat it by their reduced cost
+    cutoff = float(np.median(z + d[at_zero]))
+    lp = h.getLp()
+    n_rows, n_cols = h.getNumRow(), h.getNumCol()
+    A = sp.csc_matrix((np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_),
+                       np.asarray(lp.a_matrix_.start_)), shape=(n_rows, n_cols)).tocsr()
+    rlo, rhi = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+    clo, chi = np.asarray(lp.col_lower_).copy(), np.asarray(lp.col_upper_).copy()
+    cost = np.asarray(lp.col_cost_)
+    n = dec._fix_by_reduced_cost(z, d, x, cutoff, int_cols)
+    assert n > 0
+    new = h.getLp()
+    lo_new, hi_new = np.asarray(new.col_lower_), np.asarray(new.col_upper_)
+    to_zero = int_cols[(hi_new[int_cols] < chi[int_cols])]  # fixed at 0: try it at 1
+    to_one = int_cols[(lo_new[int_cols] > clo[int_cols])]  # fixed at 1: try it at 0
+    assert to_zero.size + to_one.size == n
+    assert 0 < to_zero.size < at_zero.size  # a rule that fixed every binary at 0 would fail here
+    ub_rows, lb_rows = np.isfinite(rhi), np.isfinite(rlo)
+    A_ub = sp.vstack([A[ub_rows], -A[lb_rows]])
+    b_ub = np.concatenate([rhi[ub_rows], -rlo[lb_rows]])
+    moves = [(j, 1.0) for j in to_zero] + [(j, 0.0) for j in to_one]
+    for j, value in moves:
+        lo_j, hi_j = clo.copy(), chi.copy()
+        lo_j[j] = hi_j[j] = value
+        res = linprog(cost, A_ub=A_ub, b_ub=b_ub, bounds=list(zip(lo_j, hi_j, strict=True)), method="highs")
+        assert res.status in (0, 2)  # optimal, or no plan at all with it moved
+        if res.status == 0:
+            assert res.fun > cutoff

@@ -22,8 +22,11 @@ everywhere, every plan is evaluated exactly): the point where a MIP round's plan
 site's credit is carried to the other sites (:meth:`Decomposition.transfer_cuts`), and, without
 batteries, each MIP round's plan is polished (LP rounds with its integer decisions fixed, until
 its credits are exact), so the next MIP round sees tight cuts around it. On the default
-scenario's 7-point front (no battery) the two took the run from 313 s to 197 s (polish alone:
-261 s).
+scenario's 7-point front (no battery) the two took the run from 313 s to 168-197 s (polish
+alone: 261 s). Before the first MIP round, the binaries that no plan better than the incumbent
+can move (by the converged LP master's reduced costs) are fixed for the rest of that solve
+(:meth:`Decomposition._fix_by_reduced_cost`; 486 of 944 on the front's least-CO2 point, whose
+MIP rounds went from 10.3 s to 3.7 s; few at loose caps, where the LP bound is far below).
 
 Valid for every objective of :class:`Objective`, with or without storage.
 """
@@ -172,6 +175,7 @@ class Decomposition:
             self._pool_add(name, sites, np.hstack([a, np.zeros((sites.size, K))]))
             self._pool_add(name, sites, np.hstack([np.zeros((sites.size, J)), b]))
         self.transfer = True
+        self._saved_bounds = None  # integer bounds before reduced-cost fixing (see solve)
         self.polish_mip = True
         self._battery_off = False  # solving the plan without batteries (see solve)
         # sites with a battery: their dispatch LPs (weights in the order of CREDITS)
@@ -457,6 +461,8 @@ class Decomposition:
 
         best_dispatch: dict = {}
         mip_skipped = False
+        lp_point = lp_final = None  # (objective, reduced costs, point) of an LP master's optimum
+        n_fixed = 0
         # every time check of this solve against one end (the limit less its reserve)
         end = None if time_limit_s is None else t0 + time_limit_s * (1 - TIME_RESERVE_SHARE)
 
@@ -498,6 +504,8 @@ class Decomposition:
                 if time_left() < MIP_START_FACTOR * master_s:
                     mip_skipped = True
                     break
+            if phase == "mip" and lp_final is not None and best is not None:
+                n_fixed = self._fix_by_reduced_cost(*lp_final, best_obj, int_cols)
             if phase == "mip":
                 h.changeColsIntegrality(
                     int_cols.size, int_cols, np.full(int_cols.size, highspy.HighsVarType.kInteger)
@@ -533,6 +541,11 @@ class Decomposition:
                 t_master = time.perf_counter()
                 x = np.asarray(h.getSolution().col_value)
                 solved = ms == highspy.HighsModelStatus.kOptimal
+                if phase == "lp":
+                    lp_point = (
+                        (float(info.objective_function_value), np.asarray(h.getSolution().col_dual), x)
+                        if solved else None
+                    )
                 # every master is a relaxation, so the best of their bounds is a valid bound: an
                 # LP master's optimum, a MIP master's dual bound (also when the time limit ends it)
                 if solved or (phase == "mip" and math.isfinite(info.mip_dual_bound)):
@@ -577,6 +590,7 @@ class Decomposition:
                 )
                 if not final_phase:
                     if added == 0:
+                        lp_final = lp_point  # the LP master's optimum, no cut left to add
                         break
                     continue
                 if solved and (added == 0 or (gap is not None and gap <= rel_gap)):
@@ -589,7 +603,7 @@ class Decomposition:
         solve_s = time.perf_counter() - t0
         detail = {"worst_credit_violation": worst, "lp_rounds": phase_rounds["lp"],
                   "mip_rounds": phase_rounds["mip"], "lp_s": phase_s["lp"], "mip_s": phase_s["mip"],
-                  "mip_skipped": mip_skipped}
+                  "mip_skipped": mip_skipped, "fixed_by_reduced_cost": n_fixed}
         if self.oracle is not None:
             st = self.oracle.stats
             detail["plan_without_battery_s"] = first_plan_s
@@ -656,8 +670,37 @@ class Decomposition:
         sol.value_valid = True
         return sol
 
+    def _fix_by_reduced_cost(
+        self, z: float, d: np.ndarray, x: np.ndarray, cutoff: float, int_cols: np.ndarray
+    ) -> int:
+        """Fix the binaries that no plan better than ``cutoff`` (the incumbent's exact
+        objective) can move. ``z``, ``d``, ``x``: an optimum of the LP master, its reduced costs
+        and point. Every plan of the master with ``x_j`` moved off its bound costs at least
+        ``z + |d_j|`` (LP duality); cuts added later only shrink the master, so this stays true
+        for the rest of the solve. Valid for this objective and these limits only: the bounds
+        are restored when the solve ends (:meth:`_relax`). The incumbent keeps its columns (its
+        cost is ``cutoff``), so the master stays feasible and its MIP bound stays a bound of
+        the whole problem. Returns the number of binaries fixed."""
+        margin = 1e-7 * max(1.0, abs(cutoff))
+        xi, di = x[int_cols], d[int_cols]
+        lp = self.h.getLp()
+        lo = np.asarray(lp.col_lower_)[int_cols]
+        hi = np.asarray(lp.col_upper_)[int_cols]
+        to_lo = (xi <= lo + 1e-9) & (z + di > cutoff + margin)
+        to_hi = (xi >= hi - 1e-9) & (z - di > cutoff + margin)
+        if not (to_lo.any() or to_hi.any()):
+            return 0
+        self._saved_bounds = (int_cols, lo, hi)
+        self.h.changeColsBounds(int_cols.size, int_cols, np.where(to_hi, hi, lo), np.where(to_lo, lo, hi))
+        return int(to_lo.sum() + to_hi.sum())
+
     def _relax(self, int_cols: np.ndarray) -> None:
-        """Back to the LP relaxation, so the next objective starts with LP rounds."""
+        """Back to the LP relaxation, so the next objective starts with LP rounds (and the
+        bounds fixed by reduced cost for this solve are undone)."""
+        if self._saved_bounds is not None:
+            cols, lo, hi = self._saved_bounds
+            self.h.changeColsBounds(cols.size, cols, lo, hi)
+            self._saved_bounds = None
         self.h.stopCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
         if int_cols.size:
             self.h.changeColsIntegrality(
