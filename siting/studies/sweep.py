@@ -16,6 +16,7 @@ per run streamed into ``<out>/runs.parquet`` and one site table per run in
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 import os
@@ -222,7 +223,10 @@ def read_runs(out_dir: str | Path) -> pd.DataFrame:
     path = Path(out_dir) / RUNS_FILE
     if not path.is_file():
         return pd.DataFrame(columns=["run_id", "status"])
-    return pd.read_parquet(path)
+    # one read of the whole file: the table is rewritten (atomically, by rename) after every run,
+    # and pyarrow opens a path more than once (footer, then pages), so reading a running study
+    # by path could mix two versions ("Couldn't deserialize thrift", seen once in make test)
+    return pd.read_parquet(io.BytesIO(path.read_bytes()))
 
 
 def site_table_path(out_dir: str | Path, run_id: str) -> Path:
