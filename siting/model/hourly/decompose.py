@@ -104,6 +104,14 @@ class Evaluation:
     storage_violation: dict = field(default_factory=dict)
 
 
+def branch_cut(p: HourlyProblem, v: np.ndarray, mask: np.ndarray, sites: np.ndarray):
+    """The coefficients of the cut ``cred_s <= a_s . lam_s + b_s . P_s`` of each site in
+    ``sites`` whose hours on the load branch (``L <= G``) are ``mask`` (n, T): ``v`` (n, T)
+    summed over those hours per segment, and over the others against each technology's
+    capacity factor. Tight at every point with that branch pattern."""
+    return p.segment_sum(v * mask), np.einsum("st,skt->sk", v * ~mask, p.cf[sites])
+
+
 def exact_credits(m: LinearModel, p: HourlyProblem, values: np.ndarray, weights: dict | None = None):
     """Per site and credit, the value ``F`` of the dispatch ``min(L, G)`` (exact without a
     battery) at the point, and for the sites with any load and procurement (the others have
@@ -258,8 +266,7 @@ class Decomposition:
             has = row_of[sites] >= 0
             mk[has] = mask[row_of[sites[has]]]
             mk[~has] = (P[sites[~has]].sum(axis=1) > 0)[:, None]  # P > 0, no load: L <= G
-            a = p.segment_sum(v[sites] * mk)  # (n, J)
-            b = np.einsum("st,skt->sk", v[sites] * ~mk, p.cf[sites])  # (n, K)
+            a, b = branch_cut(p, v[sites], mk, sites)  # (n, J), (n, K)
             cols = [m.cols[name][sites], lam_cols[sites], P_cols[sites]]
             vals = [np.ones(sites.size), -a, -b]
             if self.oracle is not None:
@@ -302,22 +309,29 @@ class Decomposition:
         plain = ~p.battery_sites
         lam_all, P_all = values[m.cols["lam"]], values[m.cols["P"]]
         F, _, _ = exact_credits(m, p, values, self.weights)
-        added = 0
+        over_at = {}  # credit -> the sites that overstate it
         for name in names:
-            cred = values[m.cols[name]]
-            rel = (cred - F[name]) / (1.0 + np.abs(F[name]))
-            points = np.flatnonzero(plain & (rel > TRANSFER_TOL))
-            sites_pool = np.concatenate(self.cut_pool[name][0])
-            coef_pool = np.vstack(self.cut_pool[name][1])
-            v = self.weights[name]
-            for s in points:
-                lam, P = lam_all[s], P_all[s]
-                L = lam[p.segments.of_hour]  # (T,)
-                G = np.einsum("k,skt->st", P, p.cf)  # (S, T)
-                mask = L[None, :] <= G
-                f = (v * np.minimum(L[None, :], G)).sum(axis=1)
+            rel = (values[m.cols[name]] - F[name]) / (1.0 + np.abs(F[name]))
+            over_at[name] = plain & (rel > TRANSFER_TOL)
+        pools = {name: [np.concatenate(self.cut_pool[name][0]), np.vstack(self.cut_pool[name][1])]
+                 for name in names if over_at[name].any()}
+        added = 0
+        for s in np.flatnonzero(np.logical_or.reduce([over_at[n] for n in names])):
+            # every site at site s's point: one pass over the hours for all credits
+            lam, P = lam_all[s], P_all[s]
+            L = lam[p.segments.of_hour]  # (T,)
+            G = np.einsum("k,skt->st", P, p.cf)  # (S, T)
+            mask = L[None, :] <= G
+            used = np.minimum(L[None, :], G)
+            point = np.concatenate([lam, P])
+            for name in names:
+                if not over_at[name][s]:
+                    continue
+                v = self.weights[name]
+                sites_pool, coef_pool = pools[name]
+                f = (v * used).sum(axis=1)
                 approx = np.full(p.n_sites, np.inf)
-                np.minimum.at(approx, sites_pool, coef_pool @ np.concatenate([lam, P]))
+                np.minimum.at(approx, sites_pool, coef_pool @ point)
                 over = np.where(plain, approx - f, -np.inf)
                 over[s] = -np.inf
                 over[(over / (1.0 + np.abs(f))) <= TRANSFER_TOL] = -np.inf
@@ -325,13 +339,11 @@ class Decomposition:
                 top = top[np.isfinite(over[top])]
                 if top.size == 0:
                     continue
-                a = p.segment_sum(v[top] * mask[top])
-                b = np.einsum("st,skt->sk", v[top] * ~mask[top], p.cf[top])
+                a, b = branch_cut(p, v[top], mask[top], top)
                 cols = np.column_stack([m.cols[name][top], m.cols["lam"][top], m.cols["P"][top]])
                 self._add_rows(cols, np.column_stack([np.ones(top.size), -a, -b]))
                 self._pool_add(name, top, np.hstack([a, b]))
-                sites_pool = np.concatenate([sites_pool, top])
-                coef_pool = np.vstack([coef_pool, np.hstack([a, b])])
+                pools[name] = [np.concatenate([sites_pool, top]), np.vstack([coef_pool, np.hstack([a, b])])]
                 added += top.size
         self.n_cuts += added
         return added
@@ -539,13 +551,12 @@ class Decomposition:
                 if info.primal_solution_status != 2:
                     break
                 t_master = time.perf_counter()
-                x = np.asarray(h.getSolution().col_value)
+                sol = h.getSolution()
+                x = np.asarray(sol.col_value)
                 solved = ms == highspy.HighsModelStatus.kOptimal
                 if phase == "lp":
-                    lp_point = (
-                        (float(info.objective_function_value), np.asarray(h.getSolution().col_dual), x)
-                        if solved else None
-                    )
+                    z = float(info.objective_function_value)
+                    lp_point = (z, np.asarray(sol.col_dual), x) if solved else None
                 # every master is a relaxation, so the best of their bounds is a valid bound: an
                 # LP master's optimum, a MIP master's dual bound (also when the time limit ends it)
                 if solved or (phase == "mip" and math.isfinite(info.mip_dual_bound)):
