@@ -187,6 +187,11 @@ def test_pareto_front_is_monotone_and_ends_at_the_extremes(tmp_path):
     assert len(pd.read_csv(tmp_path / "pareto.csv")) == 5
     front = sol.tables["pareto"]
     assert len(front) == 5 and (front["status"] == "optimal").all()
+    # the front's seconds are reported apart, not inside the plan's build time
+    from siting.report.render import status_text
+
+    assert 0 < sol.summary["build_s"] < sol.summary["pareto_s"]
+    assert f"Pareto front {sol.summary['pareto_s']:.3f} s" in status_text(sol.summary)
     assert (np.diff(front["co2_t"]) >= -1e-6).all()
     assert (np.diff(front["cost_usd"]) <= 1e-6 * front["cost_usd"].max()).all()
     least_cost = reference_solve(p, "min_cost")["objective"]
@@ -499,3 +504,46 @@ def test_each_binary_fixed_by_reduced_cost_cannot_beat_the_cutoff():
         assert res.status in (0, 2)  # optimal, or no plan at all with it moved
         if res.status == 0:
             assert res.fun > cutoff
+
+
+def test_an_empty_site_left_open_is_closed_and_no_figure_gets_worse():
+    from siting.model.hourly.optimize import close_empty_sites
+    from siting.model.hourly.solution import build_hourly_solution
+
+    p = random_hourly_problem(5, 2, 168, 4, max_sites=5)
+    p.sites["fixed_cost_usd"] = 0.0
+    p.sites["embodied_t"] = 0.0
+    d = Decomposition(p, Objective())
+    raw = d.solve(rel_gap=1e-9)
+    m = d.m
+    y, x, P = m.cols["y"], m.cols["x"], m.cols["P"]
+    empty = np.flatnonzero((raw.values[x].sum(axis=0) == 0) & (raw.values[P].sum(axis=1) == 0))
+    assert empty.size >= 2
+    raw.values[y[empty]] = 1.0  # what the solver may return: a tie under min_co2
+
+    def figures():
+        return build_hourly_solution(p, Objective(), m, raw, "decomposed", 0.0).summary
+
+    before = figures()
+    raw.values = close_empty_sites(p, m, raw.values)
+    after = figures()
+    assert (raw.values[y[empty]] == 0).all()
+    assert after["n_sites_open"] == before["n_sites_open"] - empty.size
+    for key in ("co2_t", "cost_usd", "co2_location_t", "cfe"):  # free to open: nothing moves
+        assert after[key] == pytest.approx(before[key], rel=1e-12)
+    # an empty site with a fixed cost and embodied emissions: closing it saves exactly those
+    p.sites.loc[empty[0], ["fixed_cost_usd", "embodied_t"]] = [1000.0, 2.0]
+    raw.values[y[empty]] = 1.0
+    before = figures()
+    raw.values = close_empty_sites(p, m, raw.values)
+    after = figures()
+    assert after["cost_usd"] == pytest.approx(before["cost_usd"] - 1000.0, rel=1e-12)
+    assert after["co2_t"] == pytest.approx(before["co2_t"] - 2.0, rel=1e-12)
+    # end to end, with the least cost objective that counts the fixed cost: every site the
+    # solved plan counts as open holds load or procurement, and the objective is its cost
+    for obj in (Objective(), Objective(kind="min_cost")):
+        sol = optimize_hourly(p, obj, rel_gap=1e-9)
+        opened = sol.sites[sol.sites["open"]]
+        mw = opened[[c for c in opened if c.endswith("_mw")]].sum(axis=1)
+        assert ((opened["facility_energy_mwh"] > 0) | (mw > 0)).all()
+    assert sol.summary["cost_usd"] == pytest.approx(reference_solve(p, "min_cost")["objective"], rel=1e-6)

@@ -208,6 +208,8 @@ def status_text(s: dict) -> str:
     if s.get("formulation"):
         parts.append(f"formulation {s['formulation']}")
     parts.append(f"build {s.get('build_s', 0.0):.3f} s, solve {s.get('solve_s', 0.0):.3f} s")
+    if s.get("pareto_s"):
+        parts.append(f"Pareto front {s['pareto_s']:.3f} s")
     if s.get("n_variables") is not None:
         parts.append(f"{s['n_variables']:,} variables, {s['n_constraints']:,} constraints")
     if s.get("rounds") is not None:
