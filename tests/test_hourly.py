@@ -547,3 +547,25 @@ def test_an_empty_site_left_open_is_closed_and_no_figure_gets_worse():
         mw = opened[[c for c in opened if c.endswith("_mw")]].sum(axis=1)
         assert ((opened["facility_energy_mwh"] > 0) | (mw > 0)).all()
     assert sol.summary["cost_usd"] == pytest.approx(reference_solve(p, "min_cost")["objective"], rel=1e-6)
+
+
+def test_front_points_that_repeat_an_earlier_plan_say_so():
+    from siting.model.hourly.optimize import same_plan_as
+
+    # in the order solved: a cap that does not bind (eps 2) repeats eps 1's plan
+    front = pd.DataFrame({"point": ["least cost", "least CO2", "eps 1", "eps 2", "eps 3"],
+                          "co2_t": [1743.05, 531.66, 747.0509458, 747.0509459, 1440.2],
+                          "cost_usd": [1455451.8, 1561420.9, 1523116.133, 1523116.133, 1472238.1]})
+    assert same_plan_as(front, 1e-6).tolist() == ["", "", "", "eps 1", ""]
+    assert same_plan_as(front, 1e-12).tolist() == ["", "", "", "", ""]
+    # end to end: every row naming an earlier one has its figures; the others are distinct
+    p = random_hourly_problem(4, 3, 168, 2, max_sites=3)
+    out = optimize_hourly(p, Objective(), rel_gap=1e-6, pareto_points=7).tables["pareto"]
+    by = out.set_index("point")
+    for _, row in out.iterrows():
+        if row["same_plan_as"]:
+            ref = by.loc[row["same_plan_as"]]
+            assert row["co2_t"] == pytest.approx(ref["co2_t"], rel=1e-5)
+            assert row["cost_usd"] == pytest.approx(ref["cost_usd"], rel=1e-5)
+    distinct = out[out["same_plan_as"] == ""]
+    assert not distinct.duplicated(subset=["co2_t", "cost_usd"]).any()

@@ -143,7 +143,8 @@ def marginal_table(r: Report) -> pd.DataFrame:
 # the hourly plan's marginal values (siting.model.hourly.marginals), read from the solution
 HEADERS.update({"constraint": "Limit", "technology": "Technology", "marginal_value": "Marginal value",
                 "slack_unit": "Slack unit", "binding_hours": "Binding hours", "point": "Point",
-                "marginal_abatement_cost_usd_per_t": "Marginal abatement cost (USD/tCO2e)"})
+                "marginal_abatement_cost_usd_per_t": "Marginal abatement cost (USD/tCO2e)",
+                "same_plan_as": "Same plan as"})
 HOURLY_MARGINALS_NOTE = (
     "What relaxing each limit by one unit would improve the objective by (tCO2e or USD, per the "
     "unit shown: one more GPU or MW for one hour, one more MW of a technology's potential, one "
@@ -159,7 +160,10 @@ def hourly_marginal_tables(r: Report) -> tuple[pd.DataFrame | None, pd.DataFrame
         marg = marg.sort_values("binding", ascending=False, kind="stable").reset_index(drop=True)
     front = r.tables.get("pareto")
     if front is not None and "marginal_abatement_cost_usd_per_t" in front:
-        front = front[["point", "co2_t", "cost_usd", "marginal_abatement_cost_usd_per_t"]]
+        cols = ["point", "co2_t", "cost_usd", "marginal_abatement_cost_usd_per_t"]
+        if "same_plan_as" in front and (front["same_plan_as"].fillna("") != "").any():
+            cols.append("same_plan_as")
+        front = front[cols]
     else:
         front = None
     return marg, front

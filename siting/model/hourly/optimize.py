@@ -228,7 +228,26 @@ def pareto_front(
         for k, eps in enumerate(np.linspace(lo, hi, n_points)[1:-1], start=1):
             run(replace(base, kind="min_cost", co2_cap_t=float(eps)), f"eps {k}")
     out = pd.DataFrame(rows)
-    return out.sort_values("co2_t", kind="stable").reset_index(drop=True) if "co2_t" in out else out
+    if "co2_t" not in out:
+        return out
+    out["same_plan_as"] = same_plan_as(out, rel_tol=rel_gap)
+    return out.sort_values("co2_t", kind="stable").reset_index(drop=True)
+
+
+def same_plan_as(front: pd.DataFrame, rel_tol: float) -> pd.Series:
+    """Per point of the front (in the order solved), the label of the first earlier point with
+    the same CO2 and cost (to ``rel_tol``), or "": a looser cap that does not bind gives the
+    tighter point's plan again (e.g. the default front's eps 1 and eps 2), which the table then
+    says rather than leaving two identical rows unexplained."""
+    co2, cost = front["co2_t"].to_numpy(float), front["cost_usd"].to_numpy(float)
+    close = (np.abs(co2[:, None] - co2[None, :]) <= rel_tol * np.abs(co2).max()) & (
+        np.abs(cost[:, None] - cost[None, :]) <= rel_tol * np.abs(cost).max()
+    )
+    close &= np.isfinite(co2)[:, None] & np.isfinite(co2)[None, :]
+    earlier = np.tril(close, k=-1)  # j < i
+    first = np.where(earlier.any(axis=1), earlier.argmax(axis=1), -1)
+    labels = front["point"].to_numpy(object)
+    return pd.Series(np.where(first >= 0, labels[np.maximum(first, 0)], ""), index=front.index)
 
 
 def optimize_scenario(scenario, solver=None, *, sites: pd.DataFrame | None = None, progress=None) -> Solution:
