@@ -569,3 +569,22 @@ def test_front_points_that_repeat_an_earlier_plan_say_so():
             assert row["cost_usd"] == pytest.approx(ref["cost_usd"], rel=1e-5)
     distinct = out[out["same_plan_as"] == ""]
     assert not distinct.duplicated(subset=["co2_t", "cost_usd"]).any()
+
+
+def test_least_co2_puts_each_open_sites_battery_at_its_potential_and_only_there():
+    """The reduction battery_at_potential: on for min_co2 (a battery has no tCO2e and a larger
+    one loses no dispatch), off once cost counts; the optimum is the reference's either way
+    (the storage tests against scipy fail when it is switched on for min_cost or a budget)."""
+    from siting.model.hourly.decompose import battery_at_potential
+
+    p = random_hourly_problem(3, 2, 96, 5, storage=True, max_sites=2)
+    d = Decomposition(p, Objective())
+    raw = d.solve(rel_gap=1e-10)
+    assert d.battery_full and raw.status == "optimal"
+    assert raw.objective == pytest.approx(reference_solve(p, "min_co2")["objective"], rel=1e-6)
+    E, y = raw.values[d.m.cols["E"]], np.round(raw.values[d.m.cols["y"]])
+    assert np.allclose(E, p.storage_potential_mwh * y)
+    d.set_objective(Objective("min_cost"))
+    assert not d.battery_full
+    assert not battery_at_potential(Objective("min_co2", budget_usd=1e6))
+    assert battery_at_potential(Objective("min_co2", co2_cap_t=1.0, cfe_target=0.5))

@@ -28,6 +28,10 @@ can move (by the converged LP master's reduced costs) are fixed for the rest of 
 (:meth:`Decomposition._fix_by_reduced_cost`; 486 of 944 on the front's least-CO2 point, whose
 MIP rounds went from 10.3 s to 3.7 s; few at loose caps, where the LP bound is far below).
 
+One reduction, on only where it is valid (:func:`battery_at_potential`: ``min_co2`` without a
+budget): every open site's battery at its potential. On the default scenario with 400 MWh per
+site, least CO2 in 300 s: gap 6.1 % instead of 6.5 % (same plan, 387.5 t).
+
 Valid for every objective of :class:`Objective`, with or without storage.
 """
 
@@ -132,6 +136,18 @@ def exact_credits(m: LinearModel, p: HourlyProblem, values: np.ndarray, weights:
     return F, mask, active
 
 
+def battery_at_potential(obj: Objective) -> bool:
+    """Reduction: every open site's battery at its potential (``E_s = potential_s y_s``). Valid
+    when the objective is ``min_co2`` and no budget limits the plan: a battery carries no
+    tCO2e in the accounting rule, and a larger one keeps every dispatch of a smaller one
+    feasible (its charge, discharge and energy limits only widen), so no credit, and neither
+    the CO2 cap nor a CFE target, gets worse. Off for every objective or limit with cost in it
+    (a battery costs money). It removes the battery size from what the master explores at each
+    site (the least-CO2 MIP rounds kept opening sites with small batteries whose value the
+    master overstated)."""
+    return obj.kind == "min_co2" and obj.budget_usd is None
+
+
 def relevant_credits(obj: Objective) -> list[str]:
     out = []
     if obj.uses_co2:
@@ -197,6 +213,8 @@ class Decomposition:
             if self.storage_sites.any()
             else None
         )
+        self.battery_full = False  # see battery_at_potential
+        self._set_battery_full(obj)
 
     def _collect(self, kind, message, data_out, data_in, user_data) -> None:
         if kind == highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution:
@@ -399,6 +417,27 @@ class Decomposition:
             else:
                 h.changeRowBounds(int(m.rows[name][0]), -INF, INF if limit is None else float(limit))
         self.obj = obj
+        self._set_battery_full(obj)
+
+    def _set_battery_full(self, obj: Objective, on: bool = True) -> None:
+        """Switch the reduction :func:`battery_at_potential` on for ``obj`` where it is valid
+        (``on=False``: off, e.g. while the plan without battery is solved): the rows
+        ``E_s <= potential_s y_s`` become equalities."""
+        full = on and self.oracle is not None and battery_at_potential(obj)
+        if full == self.battery_full:
+            return
+        rows = self.m.rows["storage_le_y"].astype(np.int32)
+        self.h.changeRowsBounds(rows.size, rows, np.full(rows.size, 0.0 if full else -INF), np.zeros(rows.size))
+        self.battery_full = full
+
+    def _full_battery(self, values: np.ndarray) -> np.ndarray:
+        """``values`` with every open site's battery at its potential (when the reduction is on):
+        a plan at least as good (module function :func:`battery_at_potential`)."""
+        if not self.battery_full:
+            return values
+        v = values.copy()
+        v[self.m.cols["E"]] = self.p.storage_potential_mwh * np.round(values[self.m.cols["y"]])
+        return v
 
     # -------------------------------------------------------------- solve
     def _limits(self) -> list[tuple[np.ndarray, float, float]]:
@@ -450,12 +489,14 @@ class Decomposition:
             E = self.m.cols["E"].astype(np.int32)
             ub = np.asarray(self.h.getLp().col_upper_)[E]
             self.h.changeColsBounds(E.size, E, np.zeros(E.size), np.zeros(E.size))
+            self._set_battery_full(self.obj, on=False)
             try:
                 half = None if time_limit_s is None else time_limit_s / 2
                 first = self.solve(rel_gap, half, threads, max_rounds)
             finally:
                 self.h.changeColsBounds(E.size, E, np.zeros(E.size), ub)
                 self._battery_off = False
+                self._set_battery_full(self.obj)
             first_plan_s = first.solve_s
             if time_limit_s is not None:
                 time_limit_s = max(0.0, time_limit_s - (time.perf_counter() - t0))
@@ -487,6 +528,7 @@ class Decomposition:
             """Keep ``values`` as the incumbent if, with exact credits, it meets the limits
             and beats the incumbent; returns its evaluation (the cuts reuse it)."""
             nonlocal best, best_obj, best_dispatch
+            values = self._full_battery(values)
             ev = self.evaluate(values, names)
             exact = self.exact_values(values, ev)
             if self._feasible(exact, limits) and float(m.cost @ exact) < best_obj:
