@@ -427,7 +427,8 @@ class Decomposition:
         if full == self.battery_full:
             return
         rows = self.m.rows["storage_le_y"].astype(np.int32)
-        self.h.changeRowsBounds(rows.size, rows, np.full(rows.size, 0.0 if full else -INF), np.zeros(rows.size))
+        lo = np.full(rows.size, 0.0 if full else -INF)
+        self.h.changeRowsBounds(rows.size, rows, lo, np.zeros(rows.size))
         self.battery_full = full
 
     def _full_battery(self, values: np.ndarray) -> np.ndarray:
