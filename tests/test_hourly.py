@@ -539,6 +539,16 @@ def test_an_empty_site_left_open_is_closed_and_no_figure_gets_worse():
     after = figures()
     assert after["cost_usd"] == pytest.approx(before["cost_usd"] - 1000.0, rel=1e-12)
     assert after["co2_t"] == pytest.approx(before["co2_t"] - 2.0, rel=1e-12)
+    # a battery alone (no load, no procurement) stores nothing: its site is closed, battery and all
+    q = random_hourly_problem(4, 2, 96, 5, storage=True, max_sites=4)
+    dq = Decomposition(q, Objective())
+    v = dq.solve(rel_gap=1e-9).values
+    cols = dq.m.cols
+    idle = np.flatnonzero((v[cols["x"]].sum(axis=0) == 0) & (v[cols["P"]].sum(axis=1) == 0))
+    assert idle.size >= 1
+    v[cols["y"][idle]], v[cols["E"][idle]] = 1.0, q.storage_potential_mwh[idle]
+    closed = close_empty_sites(q, dq.m, v)
+    assert (closed[cols["y"][idle]] == 0).all() and (closed[cols["E"][idle]] == 0).all()
     # end to end, with the least cost objective that counts the fixed cost: every site the
     # solved plan counts as open holds load or procurement, and the objective is its cost
     for obj in (Objective(), Objective(kind="min_cost")):

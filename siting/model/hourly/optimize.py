@@ -48,20 +48,21 @@ def pick_formulation(p: HourlyProblem, formulation: str) -> str:
 
 
 def close_empty_sites(p: HourlyProblem, m, values: np.ndarray) -> np.ndarray:
-    """The plan with every site that the solver left open but empty (no workload share, no
-    procurement, no battery) closed, so the report never counts, ranks or maps a site with
-    nothing on it. Closing an empty site keeps every row of the model (its capacity, potential
-    and battery rows hold at zero; one site fewer against ``max_sites``) and takes off its fixed
-    cost and embodied emissions, so no figure of the plan gets worse (the caller re-prices the
-    objective). Such ties are common when the objective does not see a site's fixed cost, e.g.
-    under ``min_co2`` with ``max_sites`` above the sites needed: the default scenario's
-    least-CO2 plan opened an empty third site."""
+    """The plan with every site that the solver left open but empty (no workload share and no
+    procurement: a battery there has nothing to store) closed, battery and all, so the report
+    never counts, ranks or maps a site with nothing on it. Closing an empty site keeps every
+    row of the model (its capacity, potential and battery rows hold at zero; one site fewer
+    against ``max_sites``) and takes off its fixed cost, embodied emissions and battery cost,
+    so no figure of the plan gets worse (the caller re-prices the objective). Such ties are
+    common when the objective does not see a site's fixed cost, e.g. under ``min_co2`` with
+    ``max_sites`` above the sites needed: the default scenario's least-CO2 plan opened an
+    empty third site."""
     v = values.copy()
     used = values[m.cols["x"]].sum(axis=0) > 0
     used |= values[m.cols["P"]].sum(axis=1) > 0
-    if "E" in m.cols:
-        used |= values[m.cols["E"]] > 0
     v[m.cols["y"][~used]] = 0.0
+    if "E" in m.cols:
+        v[m.cols["E"][~used]] = 0.0
     return v
 
 
@@ -80,6 +81,9 @@ def _solve(p, obj, formulation, rel_gap, time_limit_s, threads, master: Decompos
         raw, m = master.solve(rel_gap, time_limit_s, threads), master.m
     if raw.values is not None:
         raw.values = close_empty_sites(p, m, raw.values)
+        if raw.dispatch:  # a closed site has no dispatch to report
+            y = raw.values[m.cols["y"]]
+            raw.dispatch = {s: d for s, d in raw.dispatch.items() if y[s] > 0.5}
         objective = float(m.cost @ raw.values)
         if objective < raw.objective:  # an empty site had a cost the objective counts
             raw.objective = objective
