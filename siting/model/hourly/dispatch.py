@@ -206,6 +206,13 @@ class SiteDispatch:
         lp.a_matrix_.index_ = A.indices.astype(np.int32)
         lp.a_matrix_.value_ = A.data
         self.h = new_highs()
+        # Dantzig pricing for the dual simplex: a re-solve here starts from a basis whose
+        # bounds (and, from another site's basis, costs) moved, and HiGHS's default steepest
+        # edge spends much of it on its weights. Default scenario, 400 MWh per site, least CO2,
+        # 120 s: 0.50 s per dispatch LP instead of 0.70 s (164 LPs against 131); devex 0.51 s,
+        # primal simplex 1.16 s; at 300 s 0.35 s instead of 0.45 s (576 LPs against 456, gap
+        # 6.0 % either way). The optimum, and the validity of every cut, do not depend on it.
+        self.h.setOptionValue("simplex_dual_edge_weight_strategy", 0)
         self.h.passModel(lp)
         self.solved = False
         self._cols = np.arange(4 * T, dtype=np.int32)
