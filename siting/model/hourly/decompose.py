@@ -71,6 +71,14 @@ TRANSFER_SITES = 16
 TRANSFER_TOL = 1e-3
 
 
+def relative_gap(objective: float, bound: float | None) -> float | None:
+    """``(objective - bound) / |objective|``, at least 0 (an exact plan's objective can sit a
+    rounding error below the master's bound); None without a finite bound."""
+    if bound is None or not math.isfinite(bound):
+        return None
+    return max(0.0, objective - bound) / max(abs(objective), 1e-9)
+
+
 def set_time_left(h: highspy.Highs, left_s: float) -> None:
     """Let the next ``run`` of ``h`` take at most ``left_s`` seconds. HiGHS compares its
     ``time_limit`` with the run clock of the object, which adds up over runs: a persistent
@@ -188,16 +196,13 @@ class Decomposition:
         self.plans: list[np.ndarray] = []
         # every per-credit cut of the sites without a battery, as (site, coefficients on the
         # site's lam and P columns): the master's outer approximation of each credit, evaluated
-        # where a cut may be carried to other sites (transfer_cuts)
+        # where a cut may be carried to other sites (transfer_cuts); seeded with the model's
+        # initial cuts (_pool_add keeps the sites without a battery)
         self.cut_pool = {name: ([], []) for name in CREDITS}
-        plain = ~p.battery_sites
-        J, K = len(p.segments.hours), p.n_tech
-        for name, v in self.weights.items():
-            sites = np.flatnonzero(plain)
-            a = p.segment_sum(v[sites])
-            b = np.einsum("st,skt->sk", v[sites], p.cf[sites])
-            self._pool_add(name, sites, np.hstack([a, np.zeros((sites.size, K))]))
-            self._pool_add(name, sites, np.hstack([np.zeros((sites.size, J)), b]))
+        sites = np.arange(p.n_sites)
+        for name, (a, b) in self.m.init_cuts.items():
+            self._pool_add(name, sites, np.hstack([a, np.zeros_like(b)]))
+            self._pool_add(name, sites, np.hstack([np.zeros_like(a), b]))
         self.transfer = True
         self._saved_bounds = None  # integer bounds before reduced-cost fixing (see solve)
         self.polish_mip = True
@@ -637,11 +642,7 @@ class Decomposition:
                         more += self.transfer_cuts(other, names)
                     added += more
                 after_master_s = time.perf_counter() - t_master
-                gap = (
-                    None
-                    if best is None or bound is None
-                    else max(0.0, best_obj - bound) / max(abs(best_obj), 1e-9)
-                )
+                gap = None if best is None else relative_gap(best_obj, bound)
                 if not final_phase:
                     if added == 0:
                         lp_final = lp_point  # the LP master's optimum, no cut left to add
@@ -669,7 +670,7 @@ class Decomposition:
             return HourlyRaw("no_solution", None, bound, None, None, solve_s, rounds, self.n_cuts)
         if status != "optimal":
             status = "feasible"
-        gap = None if bound is None else max(0.0, best_obj - bound) / max(abs(best_obj), 1e-9)
+        gap = relative_gap(best_obj, bound)
         return HourlyRaw(
             status,
             best_obj,
@@ -789,7 +790,7 @@ def solve_explicit(
     obj_val = float(m.cost @ x)
     is_mip = bool(m.is_integer.any())
     bound = float(info.mip_dual_bound) if is_mip else obj_val
-    gap = max(0.0, obj_val - bound) / max(abs(obj_val), 1e-9) if math.isfinite(bound) else None
+    gap = relative_gap(obj_val, bound)
     status = "optimal" if ms == highspy.HighsModelStatus.kOptimal else "feasible"
     return HourlyRaw(
         status,

@@ -176,6 +176,7 @@ def define_credits(m: LinearModel, p: HourlyProblem) -> None:
         b = np.einsum("st,skt->sk", v, p.cf)  # (S, K)
         b[battery] = v[battery].max(axis=1)[:, None] * p.cf[battery].sum(axis=2)
         add_credit_cuts(m, name, c, lam, P, a, b, tag="init")
+        m.init_cuts[name] = (a, b)
 
 
 def add_credit_cuts(

@@ -26,6 +26,8 @@ class LinearModel:
     rows: dict = field(default_factory=dict)  # name -> row index array
     # name -> the segments a per-segment row family has rows for (when not every segment)
     segments_of: dict = field(default_factory=dict)
+    # credit name -> (a (S, J), b (S, K)) of its initial cuts cred <= a . lam and cred <= b . P
+    init_cuts: dict = field(default_factory=dict)
     n_rows: int = 0
     cost: np.ndarray | None = None
 

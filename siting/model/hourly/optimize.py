@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from siting.errors import InfeasibleError, NoSolutionError
-from siting.model.hourly.decompose import Decomposition, HourlyRaw, solve_explicit
+from siting.model.hourly.decompose import Decomposition, HourlyRaw, relative_gap, solve_explicit
 from siting.model.hourly.marginals import abatement_cost, plan_marginals
 from siting.model.hourly.problem import HourlyProblem, Objective
 from siting.model.hourly.solution import build_hourly_solution
@@ -87,8 +87,7 @@ def _solve(p, obj, formulation, rel_gap, time_limit_s, threads, master: Decompos
         objective = float(m.cost @ raw.values)
         if objective < raw.objective:  # an empty site had a cost the objective counts
             raw.objective = objective
-            if raw.bound is not None:
-                raw.gap = max(0.0, objective - raw.bound) / max(abs(objective), 1e-9)
+            raw.gap = relative_gap(objective, raw.bound)
     return raw, m, master
 
 
