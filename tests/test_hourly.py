@@ -598,3 +598,39 @@ def test_least_co2_puts_each_open_sites_battery_at_its_potential_and_only_there(
     assert not d.battery_full
     assert not battery_at_potential(Objective("min_co2", budget_usd=1e6))
     assert battery_at_potential(Objective("min_co2", co2_cap_t=1.0, cfe_target=0.5))
+
+
+def test_battery_claims_are_cut_without_an_lp_only_when_the_plan_cannot_win():
+    """Decomposition.evaluate's screen: at a plan whose battery claims are overstated, the
+    cheap level-path cuts (upper bounds) replace the dispatch LPs only when the plan could not
+    beat the cutoff even with those bounds; then the plan is not exact (no incumbent) and each
+    cheap cut lies between the exact credit and the claim. With a cutoff it could beat, or
+    none, every LP runs and the credits are exact and the same. A claim that no cheap cut
+    separates gets its LP whatever the cutoff."""
+    p = random_hourly_problem(3, 2, 96, 3, storage=True, max_sites=2)
+    d = Decomposition(p, Objective())
+    raw = d.solve(rel_gap=1e-10)
+    names = ["cred_co2"]
+    col = d.m.cols["cred_co2"]
+    E = raw.values[d.m.cols["E"]]
+    sites = np.flatnonzero(p.battery_sites & (E > 0))
+    assert sites.size >= 1
+    exact = d.evaluate(raw.values, names).F["cred_co2"]
+    over = raw.values.copy()
+    over[col[sites]] = 3.0 * exact[sites] + 1.0
+    full = d.evaluate(over, names)
+    assert full.exact and set(full.dispatch) == set(sites.tolist())
+    assert np.allclose(full.F["cred_co2"], exact, rtol=1e-9)
+    could_win = d.evaluate(over, names, cutoff=1e18)
+    assert could_win.exact and set(could_win.dispatch) == set(sites.tolist())
+    assert np.allclose(could_win.F["cred_co2"], exact, rtol=1e-9)
+    lost = d.evaluate(over, names, cutoff=-1e18)
+    assert not lost.exact and not lost.dispatch
+    for s in sites:
+        (cut,) = lost.storage_cuts[s]
+        assert exact[s] * (1 - 1e-9) <= cut.value < over[col[s]]
+    # a claim just above the exact credit: the cheap cut does not separate it, the LP runs
+    near = raw.values.copy()
+    near[col[sites]] = exact[sites] * (1 + 1e-4)
+    ev = d.evaluate(near, names, cutoff=-1e18)
+    assert ev.exact and set(ev.dispatch) == set(sites.tolist())

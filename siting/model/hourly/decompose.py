@@ -28,6 +28,12 @@ can move (by the converged LP master's reduced costs) are fixed for the rest of 
 (:meth:`Decomposition._fix_by_reduced_cost`; 486 of 944 on the front's least-CO2 point, whose
 MIP rounds went from 10.3 s to 3.7 s; few at loose caps, where the LP bound is far below).
 
+With batteries, a plan from a MIP round that cannot beat the incumbent even with every
+overstated battery claim at a cheap upper bound (:func:`level_path_cut`, ~6 ms a site) gets
+those cheap cuts instead of its dispatch LPs (:meth:`Decomposition.evaluate`): on the default
+scenario with 400 MWh per site, least CO2 in 300 s, the LPs took 78 s instead of 203 s, the
+MIP rounds went from 24 to 33 and the gap from 6.0 % to 5.7 %.
+
 One reduction, on only where it is valid (:func:`battery_at_potential`: ``min_co2`` without a
 budget): every open site's battery at its potential. On the default scenario with 400 MWh per
 site, least CO2 in 300 s: gap 6.1 % instead of 6.5 % (same plan, 387.5 t).
@@ -44,7 +50,12 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from siting.model.hourly.dispatch import StorageOracle, unlimited_battery_cut, zero_storage_cut
+from siting.model.hourly.dispatch import (
+    StorageOracle,
+    level_path_cut,
+    unlimited_battery_cut,
+    zero_storage_cut,
+)
 from siting.model.hourly.formulation import CREDITS, create_model, credit_weights
 from siting.model.hourly.linear import INF, LinearModel
 from siting.model.hourly.problem import HourlyProblem, Objective
@@ -106,7 +117,7 @@ class HourlyRaw:
 class Evaluation:
     """A point's exact credits (``F[name]``, per site) with one dispatch per site that achieves
     them all; the hourly branch mask of the sites without a battery in use; the cuts of the
-    sites with one (``storage_cuts``: site -> cut, only where a claim is overstated)."""
+    sites with one (``storage_cuts``: site -> its cuts, only where a claim is overstated)."""
 
     F: dict
     mask: np.ndarray
@@ -114,6 +125,7 @@ class Evaluation:
     dispatch: dict = field(default_factory=dict)
     storage_cuts: dict = field(default_factory=dict)
     storage_violation: dict = field(default_factory=dict)
+    exact: bool = True  # False: some battery sites were only cut (see Decomposition.evaluate)
 
 
 def branch_cut(p: HourlyProblem, v: np.ndarray, mask: np.ndarray, sites: np.ndarray):
@@ -226,10 +238,21 @@ class Decomposition:
             self._pool.append(np.array(data_out.mip_solution, dtype=float))
 
     # -------------------------------------------------------------- exact credits and cuts
-    def evaluate(self, values: np.ndarray, names: list[str], tol: float = CUT_TOL) -> Evaluation:
+    def evaluate(
+        self, values: np.ndarray, names: list[str], tol: float = CUT_TOL, cutoff: float = math.inf
+    ) -> Evaluation:
         """The exact credits at ``values`` (module docstring). A site with a battery in use
         (E > 0) whose claims on ``names`` exceed what ``min(L, G)`` gives is checked by its
-        dispatch LP, and cut when a claim is overstated by more than ``tol`` (scaled)."""
+        dispatch LP, and cut when a claim is overstated by more than ``tol`` (scaled).
+
+        ``cutoff`` (the incumbent's objective) lets the LPs be skipped: each such site first
+        gets, per claimed credit, the cheap cut of :func:`level_path_cut` (an upper bound on
+        the credit). When every site whose cheap cuts leave a claim within ``tol`` has its LP
+        solved and the plan, with the other sites at their upper bounds, still cannot beat
+        ``cutoff`` (the credits enter every objective with coefficients <= 0), the other LPs
+        are skipped: those sites get their separating cheap cuts, and the evaluation is not
+        exact (``ev.exact`` False: not an incumbent). A plan whose cheap cuts separate nothing
+        is always evaluated exactly, so a round that adds no cut has an exact plan."""
         p, m = self.p, self.m
         F, mask, active = exact_credits(m, p, values, self.weights)
         ev = Evaluation(F, mask, active)
@@ -240,8 +263,10 @@ class Decomposition:
         targeted = np.zeros(len(CREDITS), bool)
         targeted[[idx[n] for n in names]] = True
         lam, P = values[m.cols["lam"]], values[m.cols["P"]]
+        eta, dur = self.oracle.efficiency, self.oracle.duration_h
         # every site with a battery in use, with or without load and supply (the min(L, G) cut
         # of a site without supply is not tight once it has a battery: its LP's cut is)
+        pending = []  # (site, L, G, claim, cheap upper bounds, separating cheap cuts)
         for s in np.flatnonzero(self.storage_sites & (E > STORAGE_EPS_MWH)):
             claim = np.array([values[m.cols[name][s]] for name in CREDITS])
             base = np.array([F[name][s] for name in CREDITS])
@@ -249,13 +274,44 @@ class Decomposition:
                 continue  # min(L, G) meets every claim: no LP needed
             L = p.load_mwh(lam[s : s + 1])[0]
             G = P[s] @ p.cf[s]
-            disp, cut = self.oracle.solve(int(s), L, G, float(E[s]), claim, targeted)
-            ev.dispatch[int(s)] = disp
+            ub, cheap = claim.copy(), []
+            if math.isfinite(cutoff):
+                for i in np.flatnonzero(targeted):
+                    cut = level_path_cut(self.oracle.v[s, i], L, G, float(E[s]), eta, dur,
+                                         (np.arange(len(CREDITS)) == i).astype(float))
+                    ub[i] = min(claim[i], cut.value)
+                    if (claim[i] - cut.value) / (1.0 + abs(claim[i])) > tol:
+                        cheap.append(cut)
+            pending.append((int(s), L, G, claim, ub, cheap))
+        # the sites whose claims no cheap cut separates need their LP in any case
+        order = sorted(pending, key=lambda item: len(item[5]) > 0)
+        skip_from = len(order)
+        if math.isfinite(cutoff):
+            bound_values = values.copy()
+            for s, _, _, _, ub, _ in order:
+                for i, name in enumerate(CREDITS):
+                    bound_values[m.cols[name][s]] = ub[i]
+            plain = np.ones(p.n_sites, bool)  # the other sites: exact
+            plain[[item[0] for item in order]] = False
+            for name in names:
+                bound_values[m.cols[name][plain]] = F[name][plain]
+        for j, (s, L, G, claim, _, cheap) in enumerate(order):
+            if cheap and math.isfinite(cutoff) and float(m.cost @ bound_values) >= cutoff:
+                skip_from = j  # the plan cannot beat the incumbent: the rest keep cheap cuts
+                break
+            disp, cut = self.oracle.solve(s, L, G, float(E[s]), claim, targeted)
+            ev.dispatch[s] = disp
             for i, name in enumerate(CREDITS):
                 F[name][s] = disp.credits[i]
-            ev.storage_violation[int(s)] = max(0.0, -disp.delta)
+                if math.isfinite(cutoff):
+                    bound_values[m.cols[name][s]] = disp.credits[i]
+            ev.storage_violation[s] = max(0.0, -disp.delta)
             if cut is not None and -disp.delta > tol:
-                ev.storage_cuts[int(s)] = cut
+                ev.storage_cuts[s] = [cut]
+        for s, _, _, claim, ub, cheap in order[skip_from:]:
+            ev.exact = False
+            ev.storage_cuts[s] = cheap
+            ev.storage_violation[s] = float(np.max(((claim - ub) / (1.0 + np.abs(claim)))[targeted]))
         return ev
 
     def add_cuts(
@@ -270,7 +326,7 @@ class Decomposition:
         lam_cols, P_cols = m.cols["lam"], m.cols["P"]
         lam, P = values[lam_cols], values[P_cols]
         joint = np.zeros(p.n_sites, bool)  # sites checked by their dispatch LP
-        joint[list(ev.dispatch)] = True
+        joint[list(ev.storage_violation)] = True
         added, worst = 0, max(ev.storage_violation.values(), default=0.0)
         unlimited: list = []  # (site, cut) bounding what any battery adds
         for name in names:
@@ -309,7 +365,7 @@ class Decomposition:
             self._pool_add(name, sites, np.hstack([a, b]))
             added += sites.size
         if ev.storage_cuts:
-            added += self._add_storage_cuts(list(ev.storage_cuts.items()))
+            added += self._add_storage_cuts([(s, c) for s, cuts in ev.storage_cuts.items() for c in cuts])
         if unlimited:
             self.n_cuts += self._add_storage_cuts(unlimited)  # not counted as progress: valid rows
         self.n_cuts += added
@@ -535,7 +591,9 @@ class Decomposition:
             and beats the incumbent; returns its evaluation (the cuts reuse it)."""
             nonlocal best, best_obj, best_dispatch
             values = self._full_battery(values)
-            ev = self.evaluate(values, names)
+            ev = self.evaluate(values, names, cutoff=best_obj)
+            if not ev.exact:
+                return ev  # cannot beat the incumbent: only cut
             exact = self.exact_values(values, ev)
             if self._feasible(exact, limits) and float(m.cost @ exact) < best_obj:
                 best, best_obj, best_dispatch = exact, float(m.cost @ exact), dict(ev.dispatch)
