@@ -22,6 +22,7 @@ T, ETA, DUR = 24 * 7, 0.85, 4.0
 
 def best_credit(w, L, G, E):
     """max sum_t w_t m_t over dispatches with a battery of E MWh (columns m, ch, dis, soc)."""
+    T = w.size
     n, t = 4 * T, np.arange(T)
     ones = np.ones(T)
     A_ub = sp.csr_matrix((np.concatenate([ones, ones, -ones]), (np.tile(t, 3), np.concatenate([t, T + t, 2 * T + t]))),

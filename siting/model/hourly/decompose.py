@@ -32,7 +32,9 @@ With batteries, a plan from a MIP round that cannot beat the incumbent even with
 overstated battery claim at a cheap upper bound (:func:`level_path_cut`, ~6 ms a site) gets
 those cheap cuts instead of its dispatch LPs (:meth:`Decomposition.evaluate`): on the default
 scenario with 400 MWh per site, least CO2 in 300 s, the LPs took 78 s instead of 203 s, the
-MIP rounds went from 24 to 33 and the gap from 6.0 % to 5.7 %.
+MIP rounds went from 24 to 33 and the gap from 6.0 % to 5.7 %. The points where a battery
+site's claim is cut are carried to the other battery sites with cheap cuts
+(:meth:`Decomposition.transfer_battery_cuts`): 5.4 %, with 15 s of dispatch LPs in 300 s.
 
 One reduction, on only where it is valid (:func:`battery_at_potential`: ``min_co2`` without a
 budget): every open site's battery at its potential. On the default scenario with 400 MWh per
@@ -215,6 +217,15 @@ class Decomposition:
         for name, (a, b) in self.m.init_cuts.items():
             self._pool_add(name, sites, np.hstack([a, np.zeros_like(b)]))
             self._pool_add(name, sites, np.hstack([np.zeros_like(a), b]))
+        # the same for the sites with a battery, on their lam, P and E columns: every cut on one
+        # credit alone (a joint cut on several is not a bound on any one of them)
+        self.battery_pool = {name: ([], []) for name in CREDITS}
+        battery = np.flatnonzero(p.battery_sites)
+        for name, (a, b) in self.m.init_cuts.items():
+            zero = np.zeros((battery.size, 1))
+            self.battery_pool[name][0].extend([battery, battery])
+            self.battery_pool[name][1].extend([np.hstack([a[battery], 0 * b[battery], zero]),
+                                               np.hstack([0 * a[battery], b[battery], zero])])
         self.transfer = True
         self._saved_bounds = None  # integer bounds before reduced-cost fixing (see solve)
         self.polish_mip = True
@@ -363,6 +374,10 @@ class Decomposition:
                 vals.append(-g_e)
             self._add_rows(np.column_stack(cols), np.column_stack(vals))
             self._pool_add(name, sites, np.hstack([a, b]))
+            if self.oracle is not None:
+                on = self.storage_sites[sites]
+                self.battery_pool[name][0].append(sites[on])
+                self.battery_pool[name][1].append(np.hstack([a[on], b[on], g_e[on, None]]))
             added += sites.size
         if ev.storage_cuts:
             added += self._add_storage_cuts([(s, c) for s, cuts in ev.storage_cuts.items() for c in cuts])
@@ -449,7 +464,59 @@ class Decomposition:
                 [k * cut.mu[on], -k * p.segment_sum(cut.u), -k * (p.cf[s] @ cut.pi), [-k * cut.g_e]]
             )
             self._add_rows(idx[None, :], val[None, :])
+            if on.size == 1:
+                pool = self.battery_pool[CREDITS[on[0]]]
+                pool[0].append(np.array([s]))
+                pool[1].append(-val[None, 1:] / val[0])
         return len(cuts)
+
+    def transfer_battery_cuts(self, values: np.ndarray, names: list[str], ev: Evaluation,
+                              per_point: int = TRANSFER_SITES) -> int:
+        """:meth:`transfer_cuts` for the sites with a battery: at each point (lam, P, E) where
+        the plan's claim on a credit at a battery site was cut (``ev.storage_cuts``), the
+        master's bound on that credit at every other battery site (the least of its pooled
+        cuts there, with E at most that site's potential) is compared with what that site's
+        clean supply gives without a battery; the ``per_point`` sites where that difference is
+        largest get the cheap cut of :func:`level_path_cut` at the point when it lowers their
+        bound by more than TRANSFER_TOL (relative). Every such cut is valid everywhere."""
+        p, m = self.p, self.m
+        if self.oracle is None or not ev.storage_cuts:
+            return 0
+        battery = np.flatnonzero(self.storage_sites)
+        lam_all, P_all, E_all = values[m.cols["lam"]], values[m.cols["P"]], values[m.cols["E"]]
+        eta, dur = self.oracle.efficiency, self.oracle.duration_h
+        pot = p.storage_potential_mwh[battery]
+        added = 0
+        for name in names:
+            i = CREDITS.index(name)
+            mu = (np.arange(len(CREDITS)) == i).astype(float)
+            sites_pool = np.concatenate(self.battery_pool[name][0])
+            coef_pool = np.vstack(self.battery_pool[name][1])
+            v = self.weights[name]
+            for s in ev.storage_cuts:
+                lam, P = lam_all[s], P_all[s]
+                E = np.minimum(E_all[s], pot)  # (n,) per battery site
+                L = lam[p.segments.of_hour]
+                G = np.einsum("k,skt->st", P, p.cf[battery])  # (n, T)
+                base = (v[battery] * np.minimum(L[None, :], G)).sum(axis=1)
+                point = np.concatenate([lam, P, [0.0]])
+                # the E term at each pooled row's own site's E
+                rows_E = coef_pool[:, -1] * np.minimum(E_all[s], p.storage_potential_mwh[sites_pool])
+                approx_all = np.full(p.n_sites, np.inf)
+                np.minimum.at(approx_all, sites_pool, coef_pool @ point + rows_E)
+                approx = approx_all[battery]
+                room = np.where(battery == s, -np.inf, approx - base)
+                top = np.argsort(room)[::-1][:per_point]
+                top = top[np.isfinite(room[top]) & (room[top] > 0)]
+                for j in top:
+                    t = int(battery[j])
+                    cut = level_path_cut(v[t], L, G[j], float(E[j]), eta, dur, mu)
+                    if (approx[j] - cut.value) / (1.0 + abs(cut.value)) > TRANSFER_TOL:
+                        added += self._add_storage_cuts([(t, cut)])
+                        sites_pool = np.append(sites_pool, t)
+                        coef_pool = np.vstack([coef_pool, self.battery_pool[name][1][-1]])
+        self.n_cuts += added
+        return added
 
     def exact_values(self, values: np.ndarray, ev: Evaluation | None = None) -> np.ndarray:
         ev = self.evaluate(values, relevant_credits(self.obj)) if ev is None else ev
@@ -673,6 +740,8 @@ class Decomposition:
                 added, worst = self.add_cuts(x, names, CUT_TOL, ev)
                 if phase == "mip" and self.transfer:
                     added += self.transfer_cuts(x, names)
+                    if ev is not None:
+                        added += self.transfer_battery_cuts(x, names, ev)
                 if phase == "mip" and self.polish_mip and self.oracle is None and added:
                     # the round's plan with its integer decisions kept (the plans HiGHS reports
                     # while polishing are that plan's, not new ones: kept out of the pool)
@@ -695,9 +764,11 @@ class Decomposition:
                 for other in self._pool:  # plans found on the way: incumbents and cuts
                     if end is not None and time.perf_counter() >= end:
                         break  # out of time: the round's own plan is evaluated, the rest waits
-                    more, _ = self.add_cuts(other, names, CUT_TOL, consider(other))
+                    ev_other = consider(other)
+                    more, _ = self.add_cuts(other, names, CUT_TOL, ev_other)
                     if phase == "mip" and self.transfer:
                         more += self.transfer_cuts(other, names)
+                        more += self.transfer_battery_cuts(other, names, ev_other)
                     added += more
                 after_master_s = time.perf_counter() - t_master
                 gap = None if best is None else relative_gap(best_obj, bound)
