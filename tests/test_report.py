@@ -367,3 +367,23 @@ def test_page_with_hourly_charts_in_headless_chromium(example, tmp_path):
         assert driver.execute_script(
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth;") <= 0
         assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_ranked_and_marginal_tables_leave_out_columns_no_row_fills(example):
+    """A column that no row fills (an hourly plan has no annual power or renewable use, a plan
+    without power caps no power use) is left out of the report's tables instead of shown
+    empty; one that any row fills is kept."""
+    from siting.report.render import marginal_table, markdown_table, ranked_table
+
+    _, rep = example
+    rep.ranked = rep.ranked.assign(mw_utilisation=[0.5] + [np.nan] * (len(rep.ranked) - 1),
+                                   t_saved_per_mw=[np.nan] * (len(rep.ranked) - 1) + [1.0])
+    assert "Power use" in markdown_table(ranked_table(rep))
+    assert "Saved per MW (tCO2e)" in markdown_table(marginal_table(rep))
+    rep.ranked = rep.ranked.assign(mw_utilisation=np.nan, renewable_utilisation=np.nan, binding="",
+                                   t_saved_per_mw=np.nan)
+    table = markdown_table(ranked_table(rep))
+    assert "Power use" not in table and "Renewables used" not in table and "Binding" not in table
+    assert "GPU use" in table and "Energy (MWh)" in table
+    marg = markdown_table(marginal_table(rep))
+    assert "Saved per MW (tCO2e)" not in marg and "nothing (spare room)" in marg

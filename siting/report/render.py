@@ -132,12 +132,25 @@ def key_figures(r: Report) -> list[tuple[str, str]]:
     return figs
 
 
+def without_empty_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without the columns that hold no value in any row (NaN or ""): e.g. the annual
+    model's power and renewable use, which an hourly plan does not have."""
+    empty = [c for c in df.columns if df[c].replace("", np.nan).isna().all()]
+    return df.drop(columns=empty)
+
+
+def ranked_table(r: Report) -> pd.DataFrame:
+    """The open sites, cleanest first, with the columns this plan fills."""
+    return without_empty_columns(r.ranked.drop(columns=["t_saved_per_gpu", "t_saved_per_mw",
+                                                        "t_saved_per_renewable_mwh"]))
+
+
 def marginal_table(r: Report) -> pd.DataFrame:
     """Marginal values of the open sites, with 'nothing (spare room)' where no constraint binds."""
     marg = r.ranked[["rank", "site_id", "binding", "t_saved_per_gpu", "t_saved_per_mw",
                      "t_saved_per_renewable_mwh"]].copy()
     marg["binding"] = marg["binding"].fillna("").replace("", "nothing (spare room)")
-    return marg
+    return without_empty_columns(marg)
 
 
 # the hourly plan's marginal values (siting.model.hourly.marginals), read from the solution
@@ -241,8 +254,7 @@ def to_markdown(r: Report) -> str:
         "",
         "## Ranked placements (cleanest first)",
         "",
-        markdown_table(r.ranked.drop(columns=["t_saved_per_gpu", "t_saved_per_mw",
-                                              "t_saved_per_renewable_mwh"])),
+        markdown_table(ranked_table(r)),
         "",
         "## What binds, and what one more unit would save",
         "",
@@ -502,8 +514,7 @@ def to_html(r: Report) -> str:
         "<h2>Baselines (like for like, operational only)</h2>"
         + html_table(baseline_table(r), "baselines")
         + "<h2>Ranked placements (cleanest first)</h2>"
-        + html_table(r.ranked.drop(columns=["t_saved_per_gpu", "t_saved_per_mw",
-                                            "t_saved_per_renewable_mwh"]), "ranked")
+        + html_table(ranked_table(r), "ranked")
         + "<h2>Charts</h2><div class='charts'>"
         + png_img(charts.emissions_by_site(r.sites), "chart-sites", "Emissions by site")
         + png_img(charts.baseline_vs_optimised(r.baselines), "chart-baseline",
