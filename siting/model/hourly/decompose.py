@@ -737,6 +737,14 @@ class Decomposition:
                     bound = b if bound is None else max(bound, b)
                 final_phase = phase == phases[-1]
                 ev = consider(x) if final_phase else None
+                if end is not None and time.perf_counter() >= end:
+                    # out of time: the plan is judged (above), no cut is added for a round that
+                    # will not run (default with batteries, 300 s: the last round's cuts and
+                    # carried cuts ended the solve at 305 s)
+                    gap = None if best is None else relative_gap(best_obj, bound)
+                    if solved and gap is not None and gap <= rel_gap:
+                        status = "optimal"
+                    break
                 added, worst = self.add_cuts(x, names, CUT_TOL, ev)
                 if phase == "mip" and self.transfer:
                     added += self.transfer_cuts(x, names)
