@@ -170,6 +170,11 @@ def battery_at_potential(obj: Objective) -> bool:
     return obj.kind == "min_co2" and obj.budget_usd is None
 
 
+def credit_unit(name: str) -> np.ndarray:
+    """The weights ``mu`` (in the order of CREDITS) of a cut on the one credit ``name``."""
+    return (np.array(CREDITS) == name).astype(float)
+
+
 def relevant_credits(obj: Objective) -> list[str]:
     out = []
     if obj.uses_co2:
@@ -213,19 +218,17 @@ class Decomposition:
         # where a cut may be carried to other sites (transfer_cuts); seeded with the model's
         # initial cuts (_pool_add keeps the sites without a battery)
         self.cut_pool = {name: ([], []) for name in CREDITS}
-        sites = np.arange(p.n_sites)
-        for name, (a, b) in self.m.init_cuts.items():
-            self._pool_add(name, sites, np.hstack([a, np.zeros_like(b)]))
-            self._pool_add(name, sites, np.hstack([np.zeros_like(a), b]))
-        # the same for the sites with a battery, on their lam, P and E columns: every cut on one
-        # credit alone (a joint cut on several is not a bound on any one of them)
+        # The same for the sites with a battery (battery_pool), on their lam, P and E columns:
+        # every cut on one credit alone (a joint cut on several bounds none of them alone)
         self.battery_pool = {name: ([], []) for name in CREDITS}
+        sites = np.arange(p.n_sites)
         battery = np.flatnonzero(p.battery_sites)
+        zero_e = np.zeros((battery.size, 1))
         for name, (a, b) in self.m.init_cuts.items():
-            zero = np.zeros((battery.size, 1))
-            self.battery_pool[name][0].extend([battery, battery])
-            self.battery_pool[name][1].extend([np.hstack([a[battery], 0 * b[battery], zero]),
-                                               np.hstack([0 * a[battery], b[battery], zero])])
+            for coef in (np.hstack([a, np.zeros_like(b)]), np.hstack([np.zeros_like(a), b])):
+                self._pool_add(name, sites, coef)
+                self.battery_pool[name][0].append(battery)
+                self.battery_pool[name][1].append(np.hstack([coef[battery], zero_e]))
         self.transfer = True
         self._saved_bounds = None  # integer bounds before reduced-cost fixing (see solve)
         self.polish_mip = True
@@ -289,7 +292,7 @@ class Decomposition:
             if math.isfinite(cutoff):
                 for i in np.flatnonzero(targeted):
                     cut = level_path_cut(self.oracle.v[s, i], L, G, float(E[s]), eta, dur,
-                                         (np.arange(len(CREDITS)) == i).astype(float))
+                                         credit_unit(CREDITS[i]))
                     ub[i] = min(claim[i], cut.value)
                     if (claim[i] - cut.value) / (1.0 + abs(claim[i])) > tol:
                         cheap.append(cut)
@@ -363,7 +366,7 @@ class Decomposition:
                 # the battery's coefficient that keeps the cut valid for every E (0 without one),
                 # and a second cut that bounds what any battery adds
                 g_e = np.zeros(sites.size)
-                mu = (np.array(CREDITS) == name).astype(float)
+                mu = credit_unit(name)
                 eta, dur = self.oracle.efficiency, self.oracle.duration_h
                 for i in np.flatnonzero(self.storage_sites[sites]):
                     s = sites[i]
@@ -486,21 +489,23 @@ class Decomposition:
         lam_all, P_all, E_all = values[m.cols["lam"]], values[m.cols["P"]], values[m.cols["E"]]
         eta, dur = self.oracle.efficiency, self.oracle.duration_h
         pot = p.storage_potential_mwh[battery]
+        cf = p.cf[battery]  # (n, K, T), once per call
+        pools = {name: [np.concatenate(self.battery_pool[name][0]), np.vstack(self.battery_pool[name][1])]
+                 for name in names}
         added = 0
-        for name in names:
-            i = CREDITS.index(name)
-            mu = (np.arange(len(CREDITS)) == i).astype(float)
-            sites_pool = np.concatenate(self.battery_pool[name][0])
-            coef_pool = np.vstack(self.battery_pool[name][1])
-            v = self.weights[name]
-            for s in ev.storage_cuts:
-                lam, P = lam_all[s], P_all[s]
-                E = np.minimum(E_all[s], pot)  # (n,) per battery site
-                L = lam[p.segments.of_hour]
-                G = np.einsum("k,skt->st", P, p.cf[battery])  # (n, T)
-                base = (v[battery] * np.minimum(L[None, :], G)).sum(axis=1)
-                point = np.concatenate([lam, P, [0.0]])
-                # the E term at each pooled row's own site's E
+        for s in ev.storage_cuts:
+            # every battery site at site s's point: its supply without battery, in one pass
+            lam, P = lam_all[s], P_all[s]
+            E = np.minimum(E_all[s], pot)  # (n,) at most each site's potential
+            L = lam[p.segments.of_hour]
+            G = np.einsum("k,skt->st", P, cf)  # (n, T)
+            used = np.minimum(L[None, :], G)
+            point = np.concatenate([lam, P, [0.0]])
+            for name in names:
+                sites_pool, coef_pool = pools[name]
+                v = self.weights[name]
+                base = (v[battery] * used).sum(axis=1)
+                # each pooled row at its own site's E
                 rows_E = coef_pool[:, -1] * np.minimum(E_all[s], p.storage_potential_mwh[sites_pool])
                 approx_all = np.full(p.n_sites, np.inf)
                 np.minimum.at(approx_all, sites_pool, coef_pool @ point + rows_E)
@@ -508,13 +513,15 @@ class Decomposition:
                 room = np.where(battery == s, -np.inf, approx - base)
                 top = np.argsort(room)[::-1][:per_point]
                 top = top[np.isfinite(room[top]) & (room[top] > 0)]
+                mu = credit_unit(name)
                 for j in top:
                     t = int(battery[j])
                     cut = level_path_cut(v[t], L, G[j], float(E[j]), eta, dur, mu)
                     if (approx[j] - cut.value) / (1.0 + abs(cut.value)) > TRANSFER_TOL:
                         added += self._add_storage_cuts([(t, cut)])
-                        sites_pool = np.append(sites_pool, t)
-                        coef_pool = np.vstack([coef_pool, self.battery_pool[name][1][-1]])
+                        pools[name] = [np.append(sites_pool, t),
+                                       np.vstack([coef_pool, self.battery_pool[name][1][-1]])]
+                        sites_pool, coef_pool = pools[name]
         self.n_cuts += added
         return added
 

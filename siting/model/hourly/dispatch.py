@@ -141,6 +141,21 @@ def zero_storage_cut(
     return min(cuts, key=lambda cut: cut.g_e)
 
 
+def level_duals(
+    w: np.ndarray, L: np.ndarray, G: np.ndarray, efficiency: float, n_quantiles: int, with_zero: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate values ``c`` of a stored MWh (``n_quantiles`` quantiles of ``w`` and the same
+    over ``eta``, and 0 when ``with_zero``), and for each the best ``pi_t`` in ``[eta c, c]`` at
+    the point (L, G): as large as ``w`` allows where load exceeds supply, ``eta c`` where it
+    does not. Returns (levels (K,), pis (K, T))."""
+    q = np.quantile(w, np.linspace(0.0, 1.0, n_quantiles))
+    levels = np.unique(np.concatenate([[0.0] if with_zero else [], q, q / efficiency]))
+    deficit = L > G
+    pis = np.where(deficit[None, :], np.clip(w[None, :], efficiency * levels[:, None], levels[:, None]),
+                   efficiency * levels[:, None])
+    return levels, pis
+
+
 def unlimited_battery_cut(
     w: np.ndarray, L: np.ndarray, G: np.ndarray, efficiency: float, mu: np.ndarray, n_levels: int = 33
 ) -> StorageCut:
@@ -151,11 +166,7 @@ def unlimited_battery_cut(
     ``w`` and ``w / eta``. It bounds what any battery can add, where the zero-battery cut's
     coefficient grows without end (on the default sites with a 400 MWh battery it bounded the
     gain at 1.5x the true one, the zero-battery cut at 3-5x)."""
-    q = np.quantile(w, np.linspace(0.0, 1.0, n_levels))
-    levels = np.unique(np.concatenate([q, q / efficiency]))
-    deficit = L > G
-    pis = np.where(deficit[None, :], np.clip(w[None, :], efficiency * levels[:, None], levels[:, None]),
-                   efficiency * levels[:, None])
+    levels, pis = level_duals(w, L, G, efficiency, n_levels, with_zero=False)
     values = np.maximum(w[None, :] - pis, 0.0) @ L + pis @ G
     k = int(np.argmin(values))
     return dual_cut(w, pis[k], np.full(w.size, levels[k]), efficiency, 1.0, L, G, 0.0, mu)
@@ -188,12 +199,8 @@ def level_path_cut(
     the battery adds, against 102 % (max 303 %) for :func:`unlimited_battery_cut`, in about
     6 ms against 0.35-2.6 s for the LP."""
     T = w.size
-    q = np.quantile(w, np.linspace(0.0, 1.0, n_levels // 2))
-    levels = np.unique(np.concatenate([[0.0], q, q / efficiency]))
+    levels, pis = level_duals(w, L, G, efficiency, n_levels // 2, with_zero=True)  # (K,), (K, T)
     K = levels.size
-    deficit = L > G
-    pis = np.where(deficit[None, :], np.clip(w[None, :], efficiency * levels[:, None], levels[:, None]),
-                   efficiency * levels[:, None])  # (K, T)
     hourly = np.maximum(w[None, :] - pis, 0.0) * L[None, :] + pis * G[None, :]
     n_blocks = max(1, T // block_h)
     block = np.minimum(np.arange(T) // block_h, n_blocks - 1)  # the last block takes the rest
