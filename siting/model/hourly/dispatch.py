@@ -36,6 +36,7 @@ and :func:`zero_storage_cut` gives the cut without a solve.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -172,6 +173,46 @@ def unlimited_battery_cut(
     return dual_cut(w, pis[k], np.full(w.size, levels[k]), efficiency, 1.0, L, G, 0.0, mu)
 
 
+def level_path_dual(
+    w: np.ndarray,
+    L: np.ndarray,
+    G: np.ndarray,
+    E: float,
+    efficiency: float,
+    block_h: int = 24,
+    n_levels: int = 41,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The dual point (pi, sigma) of :func:`level_path_cut` at (L, G, E): ``sigma`` constant
+    over each block of ``block_h`` hours on the best path of levels, ``pi`` the best in
+    ``[eta sigma, sigma]`` hour by hour."""
+    T = w.size
+    levels, pis = level_duals(w, L, G, efficiency, n_levels // 2, with_zero=True)  # (K,), (K, T)
+    K = levels.size
+    hourly = np.maximum(w[None, :] - pis, 0.0) * L[None, :] + pis * G[None, :]
+    n_blocks = max(1, T // block_h)
+    block = np.minimum(np.arange(T) // block_h, n_blocks - 1)  # the last block takes the rest
+    phi = np.add.reduceat(hourly, np.arange(n_blocks) * block_h, axis=1).T  # (blocks, K)
+    rise = E * np.maximum(levels[None, :] - levels[:, None], 0.0)  # from level i (row) to j
+    value = phi[0].copy()
+    came_from = np.zeros((n_blocks, K), dtype=np.int64)
+    for d in range(1, n_blocks):
+        total = value[:, None] + rise
+        came_from[d] = total.argmin(axis=0)
+        value = phi[d] + total[came_from[d], np.arange(K)]
+    path = np.empty(n_blocks, dtype=np.int64)
+    path[-1] = int(value.argmin())
+    for d in range(n_blocks - 1, 0, -1):
+        path[d - 1] = came_from[d, path[d]]
+    # the path ignores the rise from its last block back to its first (the state of charge is
+    # cyclic; dual_cut counts it): no worse than the best constant level, which has no rise
+    constant = int(phi.sum(axis=0).argmin())
+    wrap = E * max(levels[path[0]] - levels[path[-1]], 0.0)
+    if float(value.min()) + wrap > float(phi[:, constant].sum()):
+        path[:] = constant
+    k_t = path[block]
+    return pis[k_t, np.arange(T)], levels[k_t]
+
+
 def level_path_cut(
     w: np.ndarray,
     L: np.ndarray,
@@ -198,32 +239,102 @@ def level_path_cut(
     40 and 400 MWh) it overstated the dispatch LP's credit by a median 4 % (max 17 %) of what
     the battery adds, against 102 % (max 303 %) for :func:`unlimited_battery_cut`, in about
     6 ms against 0.35-2.6 s for the LP."""
-    T = w.size
-    levels, pis = level_duals(w, L, G, efficiency, n_levels // 2, with_zero=True)  # (K,), (K, T)
-    K = levels.size
-    hourly = np.maximum(w[None, :] - pis, 0.0) * L[None, :] + pis * G[None, :]
-    n_blocks = max(1, T // block_h)
-    block = np.minimum(np.arange(T) // block_h, n_blocks - 1)  # the last block takes the rest
-    phi = np.add.reduceat(hourly, np.arange(n_blocks) * block_h, axis=1).T  # (blocks, K)
-    rise = E * np.maximum(levels[None, :] - levels[:, None], 0.0)  # from level i (row) to j
-    value = phi[0].copy()
-    came_from = np.zeros((n_blocks, K), dtype=np.int64)
-    for d in range(1, n_blocks):
-        total = value[:, None] + rise
-        came_from[d] = total.argmin(axis=0)
-        value = phi[d] + total[came_from[d], np.arange(K)]
-    path = np.empty(n_blocks, dtype=np.int64)
-    path[-1] = int(value.argmin())
-    for d in range(n_blocks - 1, 0, -1):
-        path[d - 1] = came_from[d, path[d]]
-    # the path ignores the rise from its last block back to its first (the state of charge is
-    # cyclic; dual_cut counts it): no worse than the best constant level, which has no rise
-    constant = int(phi.sum(axis=0).argmin())
-    wrap = E * max(levels[path[0]] - levels[path[-1]], 0.0)
-    if float(value.min()) + wrap > float(phi[:, constant].sum()):
-        path[:] = constant
-    k_t = path[block]
-    return dual_cut(w, pis[k_t, np.arange(T)], levels[k_t], efficiency, duration_h, L, G, E, mu)
+    pi, sigma = level_path_dual(w, L, G, E, efficiency, block_h, n_levels)
+    return dual_cut(w, pi, sigma, efficiency, duration_h, L, G, E, mu)
+
+
+@dataclass
+class ValueCut:
+    """``c . P - w . m >= -u . L - g_e E + kappa`` for every procurement ``0 <= P <= potential``
+    and dispatch m of the site (``kappa = sum_k potential_k min(0, c_k - pi . cf_k) <= 0``): a
+    bound on the site's part of a weighted objective that depends on its load and battery only.
+    ``value``: the right-hand side at the trial point; ``P``: the procurement that came closest
+    to it (a lower bound on the best is ``value``)."""
+
+    u: np.ndarray  # (T,)
+    pi: np.ndarray  # (T,)
+    g_e: float
+    kappa: float
+    value: float
+    P: np.ndarray  # (K,)
+    iterations: int
+
+
+def value_cut(
+    w: np.ndarray,
+    L: np.ndarray,
+    cf: np.ndarray,
+    c: np.ndarray,
+    potential: np.ndarray,
+    E: float,
+    efficiency: float,
+    duration_h: float,
+    max_iter: int = 40,
+    tol: float = 1e-6,
+) -> ValueCut:
+    """A cut on a site's whole part of a weighted objective, ``V(L, E) = min over 0 <= P <=
+    potential of c . P - H_w(L, cf' P, E)`` (procurement at cost ``c`` per MW, credits at hourly
+    weights ``w``), with the procurement projected out: for any dual point (pi, sigma) of the
+    dispatch, weak duality gives ``H_w <= u . L + pi . cf' P + g_e E``, and the least of
+    ``(c_k - pi . cf_k) P_k`` over ``[0, potential_k]`` is ``potential_k min(0, c_k - pi .
+    cf_k)``. So the cut is valid for every load, procurement and battery, whatever (pi, sigma).
+
+    The dual point is found without an LP: Kelley's cutting planes minimise the convex
+    ``h(P) = c . P - D(P)`` over the box, where ``D(P)`` is the value of the cheap dual of
+    :func:`level_path_dual` at supply ``cf' P`` (an upper bound on ``H_w``, concave in P,
+    with supergradient ``cf pi``); the weights of the active planes at the last Kelley LP
+    (its duals) combine their dual points into one whose reduced costs ``c_k - pi . cf_k``
+    vanish where the best procurement is inside the box (a combination of dual-feasible
+    points is dual-feasible). Without a battery (``E = 0``) the best ``pi`` is exact hour by
+    hour and so is the cut at its point. On 12 default points (6 sites, 30 % and 100 % of the
+    workloads' load, 400 MWh) the cut was within 0.03-1.2 % of ``V`` from the exact LP
+    (1-14 s) in 5-13 planes, 0.03-0.14 s."""
+    from scipy.optimize import linprog
+
+    K = cf.shape[0]
+    potential = np.asarray(potential, float)
+    # the search's box: an unlimited potential is searched up to ten times the supply that
+    # would match the load's energy (the cut itself uses the true potential)
+    enough = 10.0 * float(L.sum()) / np.maximum(cf.sum(axis=1), 1e-9)
+    top = np.where(np.isfinite(potential), potential, enough)
+    box = [(0.0, float(pk)) for pk in top] + [(None, None)]
+    P = 0.5 * top
+    points, hs, grads, pis, sigmas = [], [], [], [], []  # the planes and their dual points
+    best_h, best_P = math.inf, P
+    weights = np.ones(1)
+    while len(hs) < max_iter:
+        G = P @ cf
+        if E > 0:
+            pi, sigma = level_path_dual(w, L, G, E, efficiency)
+        else:  # without battery: the exact dual of min(L, G), hour by hour
+            pi, sigma = np.where(L > G, w, 0.0), np.zeros_like(w)
+        cut = dual_cut(w, pi, sigma, efficiency, duration_h, L, G, E, np.ones(1))
+        h = float(c @ P) - cut.value
+        points.append(P)
+        hs.append(h)
+        grads.append(c - cf @ cut.pi)
+        pis.append(cut.pi)
+        sigmas.append(sigma)
+        if h < best_h:
+            best_h, best_P = h, P
+        g = np.array(grads)
+        A = np.column_stack([g, -np.ones(len(hs))])
+        b = np.einsum("ik,ik->i", g, np.array(points)) - np.array(hs)
+        res = linprog(np.r_[np.zeros(K), 1.0], A_ub=A, b_ub=b, bounds=box, method="highs")
+        weights = np.maximum(-np.asarray(res.ineqlin.marginals), 0.0)
+        P = np.clip(res.x[:K], 0.0, top)
+        if best_h - res.fun <= tol * (1.0 + abs(best_h)):
+            break
+    if weights.sum() <= 0:
+        weights = np.eye(len(hs))[int(np.argmin(hs))]
+    weights = weights / weights.sum()
+    pi, sigma = weights @ np.array(pis), weights @ np.array(sigmas)
+    cut = dual_cut(w, pi, sigma, efficiency, duration_h, L, best_P @ cf, E, np.ones(1))
+    reduced = c - cf @ cut.pi
+    # -inf when an unlimited technology still pays (no finite bound: the caller drops the cut)
+    kappa = float(np.sum(np.where(reduced < 0.0, reduced * potential, 0.0)))
+    value = float(-cut.u @ L - cut.g_e * E + kappa)
+    return ValueCut(cut.u, cut.pi, cut.g_e, kappa, value, best_P, len(hs))
 
 
 @dataclass
