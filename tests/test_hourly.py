@@ -744,3 +744,21 @@ def test_value_cuts_hold_at_the_explicit_optimum_and_keep_the_optimum(monkeypatc
                 rhs = (p.segment_sum(cut.u) @ x[m.cols["lam"][s]] + cut.g_e * x[m.cols["E"][s]]
                        - cut.kappa * x[m.cols["y"][s]])
                 assert lhs <= rhs + 1e-7 * (1.0 + abs(rhs))
+
+
+def test_value_cuts_are_seeded_once_per_objective_and_stop_at_the_deadline():
+    """Seeding searches every battery site at two loads (one cut each), once per objective: a
+    second call for the same objective adds nothing, another objective is seeded anew, and a
+    deadline already passed stops the search before any site."""
+    import time
+
+    p = random_hourly_problem(5, 3, 96, 3, storage=True, max_sites=2)
+    n_battery = int(p.battery_sites.sum())
+    dec = Decomposition(p, Objective())
+    assert dec.seed_value_cuts(deadline=time.perf_counter() - 1.0) == 0
+    assert dec.seed_value_cuts() == 0  # the objective counts as seeded
+    fresh = Decomposition(p, Objective())
+    assert fresh.seed_value_cuts() == 2 * n_battery
+    assert fresh.seed_value_cuts() == 0
+    fresh.set_objective(_obj(*MODES[2]))
+    assert fresh.seed_value_cuts() == 2 * n_battery

@@ -557,7 +557,7 @@ class Decomposition:
             return None
         return m.cost[m.cols["P"]], mult
 
-    def seed_value_cuts(self, tol: float = SEED_TOL) -> int:
+    def seed_value_cuts(self, tol: float = SEED_TOL, deadline: float | None = None) -> int:
         """Value cuts (:meth:`add_value_cuts`) at every battery site, once per objective, for
         two loads: every workload there, and the largest workload alone, each with the battery
         at its potential. The master's rounds otherwise open a new site each time, where its
@@ -566,8 +566,9 @@ class Decomposition:
         cuts at the plans' sites only, 0.80 % seeded at all workloads only, 0.44-0.46 % at both
         loads). Only where sites have batteries: without storage, seeding every site (40 s of a
         7-point front) gave 154 s against 180 s in one run each, within the run-to-run spread
-        of the capped points (6-47 s), so it is not on. ``tol``: the
-        search for the best procurement stops this close (relative) to its bound."""
+        of the capped points (6-47 s), so it is not on. ``tol``: the search for the best
+        procurement stops this close (relative) to its bound; ``deadline`` (``perf_counter``
+        seconds): no site is searched after it (the objective counts as seeded)."""
         part = self.objective_site_part()
         if part is None:
             return 0
@@ -588,7 +589,7 @@ class Decomposition:
             v[m.cols["y"][battery]] = 1.0
             for name in CREDITS:  # claims beyond every bound: each cut is added
                 v[m.cols[name][battery]] = 1e12
-            added += self.add_value_cuts(v, battery, search_tol=tol)
+            added += self.add_value_cuts(v, battery, search_tol=tol, deadline=deadline)
         self.value_stats["seeded"] += added
         return added
 
@@ -600,14 +601,19 @@ class Decomposition:
         return np.flatnonzero(self.storage_sites & open_ & (values[self.m.cols["E"]] > STORAGE_EPS_MWH))
 
     def add_value_cuts(
-        self, values: np.ndarray, sites: np.ndarray, tol: float = CUT_TOL, search_tol: float = 1e-6
+        self,
+        values: np.ndarray,
+        sites: np.ndarray,
+        tol: float = CUT_TOL,
+        search_tol: float = 1e-6,
+        deadline: float | None = None,
     ) -> int:
         """At each of ``sites``, the cut of :func:`value_cut` at the site's load and battery in
         ``values``: ``c . P_s - sum_i mult_i cred_is >= -u . L(lam_s) - g_e E_s + kappa y_s``, a
         bound on the site's part of the objective over every procurement (the master's cuts on
         each credit are in (lam, P, E) and were overstated at procurement mixes they had not
         seen; this one does not depend on P). Added when ``values`` violates it by more than
-        ``tol`` (relative). Returns the number added."""
+        ``tol`` (relative); no site is searched after ``deadline``. Returns the number added."""
         part = self.objective_site_part()
         if part is None or len(sites) == 0:
             return 0
@@ -621,6 +627,8 @@ class Decomposition:
         on = np.flatnonzero(mult > 0)
         idx, val = [], []
         for s in sites:
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
             w = sum(mult[i] * self.weights[CREDITS[i]][s] for i in on)
             L = p.load_mwh(lam[s : s + 1])[0]
             e = float(E[s]) if p.battery_sites[s] else 0.0
@@ -809,7 +817,7 @@ class Decomposition:
         status = "no_solution"
         phases = ("lp", "mip") if int_cols.size else ("lp",)
         if self.oracle is not None and not self._battery_off and self.value_cuts:
-            self.seed_value_cuts()
+            self.seed_value_cuts(deadline=end)
         if self.oracle is not None and not self._battery_off and self.plans and int_cols.size:
             # with batteries the LP rounds are slow (a fractional plan puts a battery at many
             # sites, each a dispatch LP) and the plan without battery's rounds already cut
