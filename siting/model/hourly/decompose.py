@@ -269,7 +269,7 @@ class Decomposition:
         )
         self.battery_full = False  # see battery_at_potential
         self._set_battery_full(obj)
-        self.value_stats = {"searched": 0, "added": 0, "seeded": 0, "seconds": 0.0}  # add_value_cuts
+        self.value_stats = {"added": 0, "seeded": 0, "seconds": 0.0}  # add_value_cuts
         self.value_cuts = True
         self._seeded: set = set()  # the objectives whose value cuts are seeded
 
@@ -592,9 +592,7 @@ class Decomposition:
             v[m.cols["lam"][battery]] = pue[battery, None] * load[None, :]
             v[m.cols["E"][battery]] = p.storage_potential_mwh[battery]
             v[m.cols["y"][battery]] = 1.0
-            for name in CREDITS:  # claims beyond every bound: each cut is added
-                v[m.cols[name][battery]] = 1e12
-            added += self.add_value_cuts(v, battery, search_tol=tol, deadline=deadline)
+            added += self.add_value_cuts(v, battery, tol=-math.inf, search_tol=tol, deadline=deadline)
         self.value_stats["seeded"] += added
         return added
 
@@ -618,17 +616,16 @@ class Decomposition:
         bound on the site's part of the objective over every procurement (the master's cuts on
         each credit are in (lam, P, E) and were overstated at procurement mixes they had not
         seen; this one does not depend on P). Added when ``values`` violates it by more than
-        ``tol`` (relative); no site is searched after ``deadline``. Returns the number added."""
+        ``tol`` (relative; -inf: every cut); no site is searched after ``deadline``. Only with
+        batteries (the callers' sites have one). Returns the number added."""
         part = self.objective_site_part()
-        if part is None or len(sites) == 0:
+        if part is None or self.oracle is None or len(sites) == 0:
             return 0
         p, m = self.p, self.m
         c, mult = part
         t0 = time.perf_counter()
-        lam, P, y = values[m.cols["lam"]], values[m.cols["P"]], values[m.cols["y"]]
-        E = values[m.cols["E"]] if "E" in m.cols else np.zeros(p.n_sites)
-        # without storage E = 0 and the battery's parameters play no part
-        eta, dur = p.storage.get("efficiency", 1.0), p.storage.get("duration_h", 1.0)
+        lam, P, y, E = (values[m.cols[name]] for name in ("lam", "P", "y", "E"))
+        eta, dur = self.oracle.efficiency, self.oracle.duration_h
         on = np.flatnonzero(mult > 0)
         idx, val = [], []
         for s in sites:
@@ -636,24 +633,18 @@ class Decomposition:
                 break
             w = sum(mult[i] * self.weights[CREDITS[i]][s] for i in on)
             L = p.load_mwh(lam[s : s + 1])[0]
-            e = float(E[s]) if p.battery_sites[s] else 0.0
-            cut = value_cut(w, L, p.cf[s], c[s], p.potential_mw[s], e, eta, dur, tol=search_tol)
-            self.value_stats["searched"] += 1
+            cut = value_cut(w, L, p.cf[s], c[s], p.potential_mw[s], float(E[s]), eta, dur, tol=search_tol)
             if not math.isfinite(cut.kappa):
                 continue
             claim = float(c[s] @ P[s]) - sum(mult[i] * values[m.cols[CREDITS[i]][s]] for i in on)
             bound = float(cut.value + cut.kappa * (y[s] - 1.0))
             if (bound - claim) / (1.0 + abs(bound)) <= tol:
                 continue
-            cols = [[m.cols[CREDITS[i]][s] for i in on], m.cols["P"][s], m.cols["lam"][s], [m.cols["y"][s]]]
-            coef = [mult[on], -c[s], -p.segment_sum(cut.u), [cut.kappa]]
-            if "E" in m.cols:
-                cols.append([m.cols["E"][s]])
-                coef.append([-cut.g_e])
-            idx.append(np.concatenate(cols))
-            val.append(np.concatenate(coef))
-        for i, v in zip(idx, val, strict=True):
-            self._add_rows(i[None, :], v[None, :])
+            idx.append(np.concatenate([[m.cols[CREDITS[i]][s] for i in on], m.cols["P"][s], m.cols["lam"][s],
+                                       [m.cols["y"][s], m.cols["E"][s]]]))
+            val.append(np.concatenate([mult[on], -c[s], -p.segment_sum(cut.u), [cut.kappa, -cut.g_e]]))
+        if idx:  # rows of one width: one call
+            self._add_rows(np.array(idx), np.array(val))
         self.value_stats["added"] += len(idx)
         self.value_stats["seconds"] += time.perf_counter() - t0
         self.n_cuts += len(idx)

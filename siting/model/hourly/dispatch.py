@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import linprog
 
 from siting.model.hourly.linear import INF
 from siting.model.solve import new_highs
@@ -289,8 +290,6 @@ def value_cut(
     hour and so is the cut at its point. On 12 default points (6 sites, 30 % and 100 % of the
     workloads' load, 400 MWh) the cut was within 0.03-1.2 % of ``V`` from the exact LP
     (1-14 s) in 5-13 planes, 0.03-0.14 s."""
-    from scipy.optimize import linprog
-
     K = cf.shape[0]
     potential = np.asarray(potential, float)
     # the search's box: an unlimited potential is searched up to ten times the supply that
