@@ -323,11 +323,11 @@ def test_time_limited_solve_skips_a_mip_round_it_cannot_finish(monkeypatch):
 
 
 def test_time_limit_counts_from_each_solve_not_from_the_master_creation():
-    """HiGHS compares its time limit with the run clock of the object, which adds up over
-    runs, so a persistent master given 'the time left' stopped at once after enough earlier
-    runs. ``set_time_left`` gives the next run its own time: the same LP solved again from
-    scratch, with 1.5x its first run's time, stops early under the raw option and finishes
-    under ``set_time_left``."""
+    """HiGHS compares an LP run's time limit with the run clock of the object, which adds up
+    over runs, so a persistent master given 'the time left' stopped at once after enough
+    earlier runs. ``set_time_left`` gives the next run its own time: the same LP solved again
+    from scratch stops at once under the raw option set below the clock, and finishes under
+    ``set_time_left`` with 3x its first run's time."""
     import highspy
 
     from siting.model.hourly.decompose import set_time_left
@@ -338,13 +338,46 @@ def test_time_limit_counts_from_each_solve_not_from_the_master_creation():
     first = h.getRunTime()
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal and first > 0
     h.clearSolver()
-    h.setOptionValue("time_limit", 1.5 * first)  # the raw option: total run time
+    h.setOptionValue("time_limit", 0.5 * first)  # the raw option: total run time, already passed
     h.run()
     assert h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
     h.clearSolver()
-    set_time_left(h, 1.5 * first)
+    set_time_left(h, 3.0 * first)
     h.run()
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
+def test_time_left_of_a_mip_run_counts_from_that_run():
+    """A MIP run compares HiGHS's time limit with the time since that run started, not with the
+    object's run clock: after 2 s of earlier runs, a MIP given 0.5 s by ``set_time_left`` stops
+    after about 0.5 s (under the run-clock form it ran 2.5 s: a default-scenario master given
+    16.4 s ran 41 s)."""
+    import time
+
+    import highspy
+
+    from siting.model.hourly.decompose import set_time_left
+
+    rng = np.random.default_rng(0)
+    n, m = 400, 300  # a random multi-knapsack: far from solved in a few seconds
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.addVars(n, np.zeros(n), np.ones(n))
+    h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.full(n, highspy.HighsVarType.kInteger))
+    A = rng.random((m, n)) * (rng.random((m, n)) < 0.05)
+    for i in range(m):
+        nz = np.flatnonzero(A[i]).astype(np.int32)
+        h.addRow(-highspy.kHighsInf, 0.3 * A[i].sum(), nz.size, nz, A[i, nz])
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), -rng.random(n))
+    h.setOptionValue("time_limit", 2.0)
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit and h.getRunTime() >= 2.0
+    set_time_left(h, 0.5)
+    t0 = time.perf_counter()
+    h.run()
+    took = time.perf_counter() - t0
+    assert h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
+    assert took < 1.5, took
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
