@@ -228,3 +228,19 @@ def test_value_cut_bounds_the_site_over_every_procurement(seed):
             L2, E2 = L * rng.uniform(0.3, 2.0), rng.uniform(0, 500)
             bound = -cut.u @ L2 - cut.g_e * E2 + cut.kappa
             assert bound <= best_value(w, L2, cf, c, pot, E2) + 1e-9 * abs(bound)
+
+
+def test_dispatch_lp_falls_back_to_simplex_when_the_interior_point_method_fails():
+    """HiGHS's interior point method called a dispatch LP infeasible that always has a solution
+    (3 sites, 96 h, cost and CO2 claims of 18,045 and 82.3: the capped-budget reference test
+    once presence cuts changed the master's path); the oracle then solves it again by the
+    simplex method. Here the interior point method is given no iteration (it cannot finish):
+    the LP is still solved, to the same dispatch value as an LP left alone."""
+    v, L, G = instance(np.random.default_rng(3))
+    target, targeted = 1.2 * (v @ np.minimum(L, G)), np.array([True, True, False])
+    ref, _ = SiteDispatch(v, ETA, DUR).solve(L, G, 100.0, target, targeted)
+    sd = SiteDispatch(v, ETA, DUR)
+    sd.h.setOptionValue("ipm_iteration_limit", 0)
+    disp, cut = sd.solve(L, G, 100.0, target, targeted)
+    assert disp.delta == pytest.approx(ref.delta, rel=1e-7, abs=1e-9)
+    assert (cut is None) == (ref.delta >= 0)

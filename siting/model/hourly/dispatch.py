@@ -426,14 +426,19 @@ class SiteDispatch:
         else:
             h.setOptionValue("solver", "simplex")
         h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            # a fresh start (the warm basis can fail after a large move of the bounds)
+        # fresh starts when that fails: the warm basis can fail after a large move of the
+        # bounds, and the interior point method called one LP infeasible that the simplex
+        # method solved (3 sites, 96 h: cost and CO2 claims of 18,045 and 82.3); the LP always
+        # has a solution (no dispatch and delta low enough)
+        for solver in ("ipm", "simplex"):
+            if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                break
             h.clearSolver()
-            h.setOptionValue("solver", "ipm")
+            h.setOptionValue("solver", solver)
             h.run()
-            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-                status = h.modelStatusToString(h.getModelStatus())
-                raise RuntimeError(f"site dispatch LP: {status} (run: {h.getInfo().valid})")
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            status = h.modelStatusToString(h.getModelStatus())
+            raise RuntimeError(f"site dispatch LP: {status} (run: {h.getInfo().valid})")
         self.solved = True
         sol = h.getSolution()
         x = np.asarray(sol.col_value)
