@@ -598,7 +598,7 @@ class Decomposition:
         p, m = self.p, self.m
         battery = np.flatnonzero(self.storage_sites)
         pue = p.sites["pue"].to_numpy(float)
-        coef = p.active * p.it_power_mw[:, None]  # (W, J) MW of each workload by segment
+        coef = p.it_mw_by_segment  # (W, J) MW of each workload by segment
         largest = int(np.argmax(coef @ p.segments.hours))
         added = 0
         for load in (coef.sum(axis=0), coef[largest]):
@@ -689,7 +689,7 @@ class Decomposition:
             return 0  # the argument above does not hold for this objective
         pue = float(p.sites["pue"].iloc[s])
         whole = ~p.workloads["splittable"].to_numpy(bool)
-        lam_w = pue * p.active[whole] * p.it_power_mw[whole, None]  # (n, J) each workload alone
+        lam_w = pue * p.it_mw_by_segment[whole]  # (n, J) each workload alone
         c_E, pot = float(m.cost[m.cols["E"][s]]), float(p.storage_potential_mwh[s])
         lb = ((a - p.segment_sum(cut.u)) @ lam_w.T + float(m.cost[m.cols["y"][s]]) + cut.kappa
               + min(0.0, (c_E - cut.g_e) * pot))

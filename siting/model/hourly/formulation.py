@@ -82,7 +82,7 @@ def define_load(m: LinearModel, p: HourlyProblem) -> None:
     x = m.cols["x"]
     lam = m.add_vars("lam", (S, J), 0.0, np.inf)
     pue = p.sites["pue"].to_numpy(float)
-    coef = p.active * p.it_power_mw[:, None]  # (W, J)
+    coef = p.it_mw_by_segment  # (W, J)
     rows, cols, vals = [], [], []
     for s in range(S):  # a block per site: lam_sj - pue_s sum_w coef_wj x_ws = 0
         w_j = np.nonzero(coef)

@@ -150,6 +150,12 @@ class HourlyProblem:
         )
 
     @property
+    def it_mw_by_segment(self) -> np.ndarray:
+        """(W, J) IT power (MW) of each workload in every hour of each segment (0 where it
+        does not run)."""
+        return self.active * self.it_power_mw[:, None]
+
+    @property
     def maximal_segments(self) -> np.ndarray:
         """Indices of the segments whose set of running workloads is not inside another
         segment's (of equal sets, the first). A site's GPUs busy (and its load) in any segment

@@ -36,7 +36,7 @@ def round_plan(p: HourlyProblem, m: LinearModel, values: np.ndarray) -> np.ndarr
     cap_mw = np.where(np.isfinite(cap_mw) & (cap_mw > 0), cap_mw, np.inf)
     pue = p.sites["pue"].to_numpy(float)
     gw = p.active * p.gpus_busy[:, None]  # (W, J) GPUs busy
-    mw = p.active * p.it_power_mw[:, None]  # (W, J) IT MW
+    mw = p.it_mw_by_segment  # (W, J) IT MW
     used_gpu = np.zeros((S, gw.shape[1]))
     used_mw = np.zeros((S, gw.shape[1]))
     chosen: list[int] = []
