@@ -178,9 +178,12 @@ def test_brute_force_over_placements():
     assert raw.objective == pytest.approx(best, rel=1e-7)
 
 
-def test_pareto_front_is_monotone_and_ends_at_the_extremes(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pareto_front_is_monotone_and_ends_at_the_extremes(tmp_path, workers):
+    """workers=2: the plan and the least-cost end at once, then the capped points from both
+    ends of the list, on two masters that share their cuts (tests/test_hourly_parallel.py)."""
     p = random_hourly_problem(4, 3, 168, 2, max_sites=3)
-    sol = optimize_hourly(p, Objective(), rel_gap=1e-9, pareto_points=5)
+    sol = optimize_hourly(p, Objective(), rel_gap=1e-9, pareto_points=5, pareto_workers=workers)
     sol.write(tmp_path)  # the planner's files: hourly table as Parquet, the front as CSV
     hours = pd.read_parquet(tmp_path / "site_hours.parquet")
     assert hours["cfe_mwh"].sum() / hours["load_mwh"].sum() == pytest.approx(sol.summary["cfe"], rel=1e-9)

@@ -54,6 +54,9 @@ class SolverOptions(BaseModel):
     time_limit_s: float | None = Field(None, gt=0, description="wall-clock limit of the solve")
     rel_gap: float = Field(1e-6, ge=0, lt=1, description="relative MIP gap to stop at")
     threads: int | None = Field(None, ge=1, description="solver threads (default: solver's)")
+    pareto_workers: int = Field(
+        2, ge=1, le=64, description="hourly Pareto front: points solved at once, one master per thread "
+        "(decomposed formulation without batteries; 1: one point after another)")
     start_tuning: Literal["auto", "on", "off"] = Field(
         "auto", description="HiGHS settings for a run that starts from siting's own plan: no "
         "sub-MIP heuristics (RENS, RINS, root reduced cost) and no restarts; 'auto' uses them "

@@ -43,6 +43,8 @@ KEY_PREFIX = "siting-run-"
 # is across runs (one worker process per core), and on this 2-core machine HiGHS with one
 # thread was also faster alone (12.7 s against 14.4 s for the default hourly run).
 RUN_SOLVER_THREADS = 1
+# ... and solves its Pareto points one after another (not one master per thread) for the same reason
+RUN_PARETO_WORKERS = 1
 # Settings of the LocalCluster's workers for numpy- and solver-heavy tasks (measured on the
 # default hourly run, 2 workers on 2 cores): Dask's sampling profiler (every 10 ms) cost
 # about 15 % of a run, and its default MALLOC_TRIM_THRESHOLD_=65536 makes glibc map and unmap
@@ -110,9 +112,10 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         from siting.model import optimize as run_optimize
 
         scenario = Scenario(**task["scenario"], base_dir=Path(task["base_dir"]))
-        if scenario.solver.threads is None:
-            scenario = scenario.model_copy(update={"solver": scenario.solver.model_copy(
-                update={"threads": RUN_SOLVER_THREADS})})
+        own = {"threads": RUN_SOLVER_THREADS, "pareto_workers": RUN_PARETO_WORKERS}
+        own = {k: v for k, v in own.items() if k not in scenario.solver.model_fields_set}
+        if own:
+            scenario = scenario.model_copy(update={"solver": scenario.solver.model_copy(update=own)})
         try:
             solution = run_optimize(scenario)
         except InfeasibleError as exc:

@@ -4,7 +4,10 @@ master (each point with its CO2 cap's marginal value, the marginal abatement cos
 
 from __future__ import annotations
 
+import collections
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -16,6 +19,7 @@ from siting.model.hourly.marginals import abatement_cost, plan_marginals
 from siting.model.hourly.problem import HourlyProblem, Objective
 from siting.model.hourly.solution import build_hourly_solution
 from siting.model.solution import Solution
+from siting.model.solve import set_threads
 
 
 def check_hourly_feasibility(p: HourlyProblem) -> None:
@@ -101,22 +105,41 @@ def optimize_hourly(
     formulation: str = "auto",
     pareto_points: int = 0,
     progress=None,
+    pareto_workers: int = 1,
 ) -> Solution:
     """The least-CO2 (or least-cost, ...) plan of ``p`` hour by hour, exact to ``rel_gap``."""
     t0 = time.perf_counter()
     check_hourly_feasibility(p)
     formulation = pick_formulation(p, formulation)
-    raw, m, master = _solve(p, obj, formulation, rel_gap, time_limit_s, threads, None)
+    # the plan is the front's least-CO2 end when it is plain least CO2
+    plain_co2 = obj.kind == "min_co2" and obj.co2_cap_t is None and obj.budget_usd is None
+    masters, cheap, front_threads = None, None, threads
+    if (pareto_points >= 2 and pareto_workers >= 2 and plain_co2 and formulation == "decomposed"
+            and not p.battery_sites.any()):
+        # the plan and the front's least-cost end at once, on two masters (see pareto_front)
+        master = Decomposition(p, obj)
+        limit = None if time_limit_s is None else max(0.0, time_limit_s - (time.perf_counter() - t0))
+        masters, front_threads = front_masters(master, pareto_workers, threads)
+        cheap_obj = replace(obj, kind="min_cost", co2_cap_t=None, budget_usd=None)
+
+        def first(m_, kind):
+            if kind == "plan":
+                return _solve(p, obj, formulation, rel_gap, limit, front_threads, m_)
+            return front_point(p, cheap_obj, "least cost", formulation, rel_gap, limit, front_threads, m_)
+
+        (raw, m, master), cheap = run_from_both_ends([("plan",), ("cheap",)], masters, first)
+        if progress and pareto_points >= 2:
+            progress(1, pareto_points)
+    else:
+        raw, m, master = _solve(p, obj, formulation, rel_gap, time_limit_s, threads, None)
     _raise_if_unsolved(raw, obj)
     pareto = None
     t_front = time.perf_counter()
     if pareto_points >= 2:
-        # the plan just solved is the front's least-CO2 end when it is plain least CO2
-        plain_co2 = obj.kind == "min_co2" and obj.co2_cap_t is None and obj.budget_usd is None
         known = raw.objective if plain_co2 else None
         pareto = pareto_front(
-            p, obj, pareto_points, formulation, rel_gap, time_limit_s, threads, master, progress,
-            least_co2_t=known,
+            p, obj, pareto_points, formulation, rel_gap, time_limit_s, front_threads, master, progress,
+            least_co2_t=known, workers=pareto_workers, masters=masters, cheap=cheap,
         )
         if master is not None:  # the persistent master was re-aimed: restore the plan's model
             master.set_objective(obj)
@@ -155,6 +178,85 @@ def _raise_if_unsolved(raw: HourlyRaw, obj: Objective) -> None:
         raise NoSolutionError("no feasible plan found within the time limit; raise solver.time_limit_s")
 
 
+def run_from_both_ends(tasks: list, masters: list, run) -> list:
+    """``run(master, *task)`` for every task, on ``masters`` at once: the first master (this
+    thread) takes the tasks from the front of the list, each other master (its own thread) from
+    the back, until none is left; the results in the order of ``tasks``. On a front ordered from
+    the tightest CO2 cap up, the first master's plans keep meeting its next cap (a start) and
+    the two meet in the middle."""
+    results: list = [None] * len(tasks)
+    queue = collections.deque(range(len(tasks)))
+    lock = threading.Lock()
+
+    def work(k: int) -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                i = queue.popleft() if k == 0 else queue.pop()
+            results[i] = run(masters[k], *tasks[i])
+
+    others = range(1, min(len(masters), len(tasks)))
+    if not others:
+        work(0)
+        return results
+    with ThreadPoolExecutor(max_workers=len(others), thread_name_prefix="pareto") as pool:
+        futures = [pool.submit(work, k) for k in others]
+        try:
+            work(0)
+        finally:
+            for fut in futures:
+                fut.result()
+    return results
+
+
+def front_point(p, o: Objective, label: str, formulation, rel_gap, time_limit_s, threads, master,
+                record: bool = True):
+    """One point of the Pareto front solved on ``master``: (its summary or None, its row of
+    the front table); with ``record=False`` only its objective (or None)."""
+    raw, m, _ = _solve(p, o, formulation, rel_gap, time_limit_s, threads, master)
+    if not record:
+        return None if raw.values is None else float(raw.objective)
+    if raw.values is None:
+        return None, {"point": label, "co2_cap_t": o.co2_cap_t, "status": raw.status}
+    sol = build_hourly_solution(p, o, m, raw, formulation, 0.0)
+    s = sol.summary
+    # each capped point's marginal abatement cost: its cap's marginal value (USD saved per
+    # tCO2e more allowed, with that point's sites and whole-job placements fixed, see
+    # siting.model.hourly.marginals) and whether the cap binds; none at the least-cost end
+    mac, binds = None, None
+    if o.co2_cap_t is not None:
+        table, _ = plan_marginals(p, o, m, raw.values, master)
+        mac = abatement_cost(table)
+        if mac is not None:
+            binds = bool(table.loc[table["constraint"] == "co2_cap", "binding"].iloc[0])
+    return s, {
+        "point": label,
+        "co2_cap_t": o.co2_cap_t,
+        "status": raw.status,
+        "co2_t": s["co2_t"],
+        "cost_usd": s["cost_usd"],
+        "cfe": s["cfe"],
+        "co2_location_t": s["co2_location_t"],
+        "n_sites_open": s["n_sites_open"],
+        "marginal_abatement_cost_usd_per_t": mac,
+        "co2_cap_binding": binds,
+        "gap": raw.gap,
+        "solve_s": round(raw.solve_s, 3),
+    }
+
+
+def front_masters(master: Decomposition | None, workers: int, threads: int | None):
+    """The masters a front is solved on: ``master`` and ``workers - 1`` clones of it when it can
+    be cloned (:attr:`Decomposition.can_clone`), else ``master`` alone; and the ``threads``
+    their solves get (None with clones: the scheduler is sized here, once, never while another
+    thread runs HiGHS)."""
+    if workers < 2 or master is None or not master.can_clone:
+        return [master], threads
+    set_threads(master.h, threads)
+    return [master] + [master.clone() for _ in range(workers - 1)], None
+
+
 def pareto_front(
     p: HourlyProblem,
     obj: Objective,
@@ -167,69 +269,68 @@ def pareto_front(
     progress=None,
     *,
     least_co2_t: float | None = None,
+    workers: int = 1,
+    masters: list | None = None,
+    cheap: tuple | None = None,
 ) -> pd.DataFrame:
     """Cost against CO2 by the epsilon-constraint method: the least-cost and least-CO2 plans
     (keeping ``cfe_target``), then least cost with ``co2 <= eps`` at ``n_points - 2`` evenly
-    spaced caps between them, from the tightest cap up, so each point's plan meets the next
-    point's cap. The decomposed master keeps its cuts and its earlier plans (as candidate
-    incumbents) from point to point. ``least_co2_t``: the least CO2 (kept ``cfe_target``,
-    no cap or budget) when the caller has already solved it."""
+    spaced caps between the least CO2 and the least-cost plan's CO2. The decomposed master keeps
+    its cuts and its earlier plans (as candidate incumbents) from point to point.
+    ``least_co2_t``: the least CO2 (kept ``cfe_target``, no cap or budget) when the caller has
+    already solved it; ``cheap``: the least-cost point (summary, row) when the caller has.
+
+    ``workers`` >= 2 (decomposed, without batteries: :attr:`Decomposition.can_clone`): the
+    points are solved on that many masters at once, one per thread (``masters``, when the
+    caller has made them: :func:`front_masters`), each a clone of ``master`` that shares its
+    cuts and plans with the others (:meth:`Decomposition.clone`): the two ends together, then
+    the capped points from both ends of the list (:func:`run_from_both_ends`: the first master
+    from the tightest cap up, so each of its plans meets its next cap). Each point is still
+    solved to ``rel_gap`` with its own time limit; which master solves which point depends on
+    timing, so a point's plan may differ between runs within ``rel_gap``."""
     base = replace(obj, co2_cap_t=None, budget_usd=None)
-    rows = []
+    if masters is None:
+        masters, threads = front_masters(master, workers, threads)
+    elif len(masters) > 1:
+        threads = None
+    lock = threading.Lock()
+    n_done = [0 if cheap is None else 1]
 
-    def run(o: Objective, label: str, record: bool = True):
-        nonlocal master
-        raw, m, master = _solve(p, o, formulation, rel_gap, time_limit_s, threads, master)
-        if not record:
-            return None if raw.values is None else float(raw.objective)
-        if raw.values is None:
-            rows.append({"point": label, "co2_cap_t": o.co2_cap_t, "status": raw.status})
-            return None
-        sol = build_hourly_solution(p, o, m, raw, formulation, 0.0)
-        s = sol.summary
-        # each capped point's marginal abatement cost: its cap's marginal value (USD saved per
-        # tCO2e more allowed, with that point's sites and whole-job placements fixed, see
-        # siting.model.hourly.marginals) and whether the cap binds; none at the least-cost end
-        mac, binds = None, None
-        if o.co2_cap_t is not None:
-            table, _ = plan_marginals(p, o, m, raw.values, master)
-            mac = abatement_cost(table)
-            if mac is not None:
-                binds = bool(table.loc[table["constraint"] == "co2_cap", "binding"].iloc[0])
-        rows.append(
-            {
-                "point": label,
-                "co2_cap_t": o.co2_cap_t,
-                "status": raw.status,
-                "co2_t": s["co2_t"],
-                "cost_usd": s["cost_usd"],
-                "cfe": s["cfe"],
-                "co2_location_t": s["co2_location_t"],
-                "n_sites_open": s["n_sites_open"],
-                "marginal_abatement_cost_usd_per_t": mac,
-                "co2_cap_binding": binds,
-                "gap": raw.gap,
-                "solve_s": round(raw.solve_s, 3),
-            }
-        )
-        if progress:
-            progress(len(rows), n_points)
-        return s
+    def run(m_: Decomposition | None, o: Objective, label: str, record: bool = True):
+        out = front_point(p, o, label, formulation, rel_gap, time_limit_s, threads, m_, record)
+        if record and progress:
+            with lock:
+                n_done[0] += 1
+                k = n_done[0]
+            progress(k, n_points)
+        return out
 
-    cheap = run(replace(base, kind="min_cost"), "least cost")
-    # the least-CO2 end is lexicographic: least cost among the plans within rel_gap of least CO2
-    least_co2 = least_co2_t
+    def clean_task(least: float):
+        # the least-CO2 end is lexicographic: least cost among the plans within rel_gap of least CO2
+        return replace(base, kind="min_cost", co2_cap_t=least * (1 + rel_gap) + 1e-9), "least CO2"
+
+    least_co2, clean = least_co2_t, None
+    first: dict = {}  # what is not known yet of the two ends, solved at once
+    if cheap is None:
+        first["cheap"] = (replace(base, kind="min_cost"), "least cost")
     if least_co2 is None:
-        least_co2 = run(replace(base, kind="min_co2"), "least CO2", record=False)
-    clean = (
-        None
-        if least_co2 is None
-        else run(replace(base, kind="min_cost", co2_cap_t=least_co2 * (1 + rel_gap) + 1e-9), "least CO2")
-    )
-    if cheap is not None and clean is not None and n_points > 2:
-        hi, lo = cheap["co2_t"], clean["co2_t"]
-        for k, eps in enumerate(np.linspace(lo, hi, n_points)[1:-1], start=1):
-            run(replace(base, kind="min_cost", co2_cap_t=float(eps)), f"eps {k}")
+        first["least"] = (replace(base, kind="min_co2"), "least CO2", False)
+    elif first:
+        first["clean"] = clean_task(least_co2)
+    if first:
+        got = dict(zip(first, run_from_both_ends(list(first.values()), masters, run), strict=True))
+        cheap = got.get("cheap", cheap)
+        least_co2 = got.get("least", least_co2)
+        clean = got.get("clean")
+    rows = [cheap[1]] + ([] if clean is None else [clean[1]])
+    tasks = [] if least_co2 is None or clean is not None else [clean_task(least_co2)]
+    if cheap[0] is not None and least_co2 is not None and n_points > 2:
+        hi, lo = cheap[0]["co2_t"], least_co2
+        tasks += [
+            (replace(base, kind="min_cost", co2_cap_t=float(eps)), f"eps {k}")
+            for k, eps in enumerate(np.linspace(lo, hi, n_points)[1:-1], start=1)
+        ]
+    rows += [row for _, row in run_from_both_ends(tasks, masters, run)]
     out = pd.DataFrame(rows)
     if "co2_t" not in out:
         return out
@@ -285,6 +386,7 @@ def optimize_scenario(scenario, solver=None, *, sites: pd.DataFrame | None = Non
         formulation=scenario.formulation,
         pareto_points=scenario.pareto_points,
         progress=progress,
+        pareto_workers=solver.pareto_workers,
     )
     sol.summary["inputs_s"] = round(inputs_s, 4)
     sol.summary["assumptions_overridden"] = sorted(scenario.assumptions)

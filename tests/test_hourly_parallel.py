@@ -1,0 +1,83 @@
+"""Two masters at once (a Pareto front on two cores): cloned masters share their cuts and plans,
+the two-ended task runner keeps the task order, and every point is still the reference optimum."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from siting.model.hourly.decompose import Decomposition
+from siting.model.hourly.optimize import run_from_both_ends
+from siting.model.hourly.problem import Objective
+from siting.model.hourly.testing import random_hourly_problem
+from tests.hourly_reference import reference_solve
+
+
+def test_a_clone_gets_the_other_masters_cuts_and_plans_and_solves_to_the_reference():
+    p = random_hourly_problem(4, 3, 168, 2, max_sites=3)
+    a = Decomposition(p, Objective())
+    b = a.clone()
+    rows_at_clone = a.h.getNumRow()
+    assert b.h.getNumRow() == rows_at_clone
+    raw = a.solve(rel_gap=1e-9)
+    assert raw.objective == pytest.approx(reference_solve(p, "min_co2")["objective"], rel=1e-6)
+    added = a.h.getNumRow() - rows_at_clone
+    assert added > 0 and b.h.getNumRow() == rows_at_clone  # nothing reaches b before it reads the log
+    assert b._sync() == added and b.h.getNumRow() == a.h.getNumRow()
+    assert b._sync() == 0  # each row once
+    # the same rows, in the same order (a's cuts hold in b's master as they are)
+    la, lb = a.h.getLp(), b.h.getLp()
+    for field in ("row_lower_", "row_upper_"):
+        assert np.array_equal(np.asarray(getattr(la, field)), np.asarray(getattr(lb, field)))
+    assert np.array_equal(np.asarray(la.a_matrix_.value_), np.asarray(lb.a_matrix_.value_))
+    assert b.plans is a.plans and len(a.plans) == 1
+    # b's own cuts go back to a; each solves its own objective to the reference
+    b.set_objective(Objective("min_cost"))
+    assert a.obj.kind == "min_co2"  # re-aiming the clone leaves the first master alone
+    raw_b = b.solve(rel_gap=1e-9)
+    assert raw_b.objective == pytest.approx(reference_solve(p, "min_cost")["objective"], rel=1e-6)
+    assert a._sync() > 0 and a.h.getNumRow() == b.h.getNumRow()
+    cap = 0.5 * (raw.objective + b.exact_values(raw_b.values) @ a.m.cost)
+    a.set_objective(Objective("min_cost", co2_cap_t=float(cap)))
+    assert a.solve(rel_gap=1e-9).objective == pytest.approx(
+        reference_solve(p, "min_cost", co2_cap_t=float(cap))["objective"], rel=1e-6)
+
+
+def test_a_master_with_batteries_is_not_cloned():
+    p = random_hourly_problem(3, 2, 72, 1, max_sites=2, storage=True)
+    master = Decomposition(p, Objective())
+    assert not master.can_clone
+    with pytest.raises(ValueError, match="batteries"):
+        master.clone()
+
+
+def test_tasks_run_from_both_ends_in_order_once_each():
+    started = threading.Barrier(2, timeout=10)  # both masters are at work at once
+    taken: dict[str, list[int]] = {"A": [], "B": []}
+
+    def run(master, i):
+        if not taken[master]:
+            started.wait()
+        taken[master].append(i)
+        return i * i
+
+    out = run_from_both_ends([(i,) for i in range(7)], ["A", "B"], run)
+    assert out == [i * i for i in range(7)]
+    assert taken["A"][0] == 0 and taken["B"][0] == 6
+    assert sorted(taken["A"] + taken["B"]) == list(range(7))
+    assert taken["A"] == sorted(taken["A"]) and taken["B"] == sorted(taken["B"], reverse=True)
+    # one master: in order, on this thread
+    assert run_from_both_ends([(3,), (1,)], ["A"], lambda m, i: (m, i, threading.current_thread().name)) == [
+        ("A", 3, threading.current_thread().name), ("A", 1, threading.current_thread().name)]
+
+
+def test_an_error_on_the_other_thread_reaches_the_caller():
+    def run(master, i):
+        if master == "B":
+            raise RuntimeError(f"task {i} failed")
+        return i
+
+    with pytest.raises(RuntimeError, match="task 3 failed"):
+        run_from_both_ends([(0,), (1,), (2,), (3,)], ["A", "B"], run)
