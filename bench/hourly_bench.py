@@ -3,7 +3,8 @@
 1. decomposed vs the explicit hourly model handed to HiGHS on seeded random instances
    (sites, workloads, 8,760 h, 3 technologies): same optimum, time ratio;
 2. the default scenario (scenarios/llama31_hourly.yaml): min CO2 plus its Pareto front, without
-   and with a battery potential at every site (``--storage-mwh``);
+   and with a battery potential at every site (``--storage-mwh``); the front without batteries
+   on two masters at once and on one (``--pareto-workers 2,1``);
 3. a large instance: a feasible plan and its gap within a time limit.
 
     python bench/hourly_bench.py [--sizes 50x10x8760] [--explicit-limit 900] [--skip-large]
@@ -42,12 +43,14 @@ def compare(size: str, seed: int, explicit_limit: float, rel_gap: float) -> None
         "-" if ex.gap is None else f"{ex.gap:.1e}", f"{ex_s:.1f}", f"{ex_s / dec_s:.1f}x", same)
 
 
-HEADER = ("battery MWh/site", "pareto points", "status", "gap", "co2_t", "co2_location_t", "cfe", "cost_usd",
-          "battery MWh", "front", "inputs s", "wall s")
+HEADER = ("battery MWh/site", "pareto points", "workers", "status", "gap", "co2_t", "co2_location_t", "cfe",
+          "cost_usd", "battery MWh", "front", "inputs s", "wall s")
 
 
-def default_scenario(storage_mwh: float = 0.0, points_list=(0, 7), time_limit_s: float | None = None) -> None:
-    """``storage_mwh`` > 0: every site may have a battery of up to that many MWh (4 h)."""
+def default_scenario(storage_mwh: float = 0.0, points_list=(0, 7), time_limit_s: float | None = None,
+                     workers_list=(None,)) -> None:
+    """``storage_mwh`` > 0: every site may have a battery of up to that many MWh (4 h).
+    ``workers_list``: the front's ``solver.pareto_workers`` to compare (None: the scenario's)."""
     from siting.model.hourly.optimize import optimize_scenario
     from siting.model.scenario import load_scenario
 
@@ -57,8 +60,11 @@ def default_scenario(storage_mwh: float = 0.0, points_list=(0, 7), time_limit_s:
         sc = sc.model_copy(update={"assumptions": extra})
     if time_limit_s is not None:
         sc = sc.model_copy(update={"solver": sc.solver.model_copy(update={"time_limit_s": time_limit_s})})
-    for points in points_list:
+    runs = [(points, w) for points in points_list for w in (workers_list if points >= 2 else (None,))]
+    for points, workers in runs:
         s2 = sc.model_copy(update={"pareto_points": points})
+        if workers is not None:
+            s2 = s2.model_copy(update={"solver": s2.solver.model_copy(update={"pareto_workers": workers})})
         t0 = time.perf_counter()
         sol = optimize_scenario(s2)
         wall = time.perf_counter() - t0
@@ -66,7 +72,8 @@ def default_scenario(storage_mwh: float = 0.0, points_list=(0, 7), time_limit_s:
         front = sol.tables.get("pareto")
         ok = "-" if front is None else f"{int((front['status'] == 'optimal').sum())}/{len(front)} optimal"
         battery = sol.sites.loc[sol.sites["open"], "storage_mwh"].sum() if "storage_mwh" in sol.sites else 0.0
-        row(storage_mwh, points, s["status"], "-" if s["gap"] is None else f"{s['gap']:.1e}",
+        row(storage_mwh, points, s2.solver.pareto_workers if points >= 2 else "-", s["status"],
+            "-" if s["gap"] is None else f"{s['gap']:.1e}",
             f"{s['co2_t']:,.1f}", f"{s['co2_location_t']:,.1f}", f"{s['cfe']:.1%}", f"{s['cost_usd']:,.0f}",
             f"{battery:,.0f}", ok, f"{s['inputs_s']:.1f}", f"{wall:.1f}")
 
@@ -97,6 +104,8 @@ def main(argv=None) -> int:
                     help="battery potential per site for the default scenario's storage rows (0: none)")
     ap.add_argument("--storage-points", default="0,7")
     ap.add_argument("--storage-limit", type=float, default=None, help="time limit (s), storage rows")
+    ap.add_argument("--pareto-workers", default="2,1",
+                    help="comma list of solver.pareto_workers for the default scenario's front")
     ap.add_argument("--skip", default="", help="comma list of: compare, default, storage, large")
     args = ap.parse_args(argv)
     skip = set(args.skip.split(","))
@@ -110,7 +119,7 @@ def main(argv=None) -> int:
     if "default" not in skip:
         print("## scenarios/llama31_hourly.yaml (236 sites, 5 workloads, 8,760 h), min CO2", flush=True)
         row(*HEADER)
-        default_scenario()
+        default_scenario(workers_list=[int(w) for w in args.pareto_workers.split(",")])
     if "storage" not in skip and args.storage_mwh > 0:
         print(f"## the same with a battery of up to {args.storage_mwh:g} MWh at every site", flush=True)
         row(*HEADER)

@@ -81,3 +81,20 @@ def test_an_error_on_the_other_thread_reaches_the_caller():
 
     with pytest.raises(RuntimeError, match="task 3 failed"):
         run_from_both_ends([(0,), (1,), (2,), (3,)], ["A", "B"], run)
+
+
+def test_an_error_on_this_thread_stops_the_others_after_their_task():
+    taken = []
+    failed = threading.Event()
+
+    def run(master, i):
+        if master == "A":
+            failed.set()
+            raise KeyboardInterrupt
+        failed.wait(10)  # B's first task ends after A's error
+        taken.append(i)
+        return i
+
+    with pytest.raises(KeyboardInterrupt):
+        run_from_both_ends([(i,) for i in range(50)], ["A", "B"], run)
+    assert 1 <= len(taken) < 10  # B did not run the rest of the list (49 without the stop)

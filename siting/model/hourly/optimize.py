@@ -204,6 +204,10 @@ def run_from_both_ends(tasks: list, masters: list, run) -> list:
         futures = [pool.submit(work, k) for k in others]
         try:
             work(0)
+        except BaseException:  # e.g. Ctrl-C: the others stop after the task they are solving
+            with lock:
+                queue.clear()
+            raise
         finally:
             for fut in futures:
                 fut.result()
