@@ -253,11 +253,14 @@ def front_point(p, o: Objective, label: str, formulation, rel_gap, time_limit_s,
 def front_masters(master: Decomposition | None, workers: int, threads: int | None):
     """The masters a front is solved on: ``master`` and ``workers - 1`` clones of it when it can
     be cloned (:attr:`Decomposition.can_clone`), else ``master`` alone; and the ``threads``
-    their solves get (None with clones: the scheduler is sized here, once, never while another
-    thread runs HiGHS)."""
+    their solves get. With clones every master runs HiGHS on one thread (the parallelism is
+    across masters; with HiGHS's default each calling thread's scheduler kept worker threads
+    of its own busy: four busy threads on the 2-core machine, and the default front took
+    162.8 s against 90.3-117.1 s), set here, once, while no other thread runs HiGHS (its
+    scheduler reset is not safe then), so the solves get None."""
     if workers < 2 or master is None or not master.can_clone:
         return [master], threads
-    set_threads(master.h, threads)
+    set_threads(master.h, 1)
     return [master] + [master.clone() for _ in range(workers - 1)], None
 
 
