@@ -98,3 +98,16 @@ def test_an_error_on_this_thread_stops_the_others_after_their_task():
     with pytest.raises(KeyboardInterrupt):
         run_from_both_ends([(i,) for i in range(50)], ["A", "B"], run)
     assert 1 <= len(taken) < 10  # B did not run the rest of the list (49 without the stop)
+
+
+def test_a_master_that_highs_does_not_solve_is_an_error_not_a_plan():
+    """HiGHS answers "Not Set" (no solve) when an instance's threads differ from the size of the
+    scheduler its thread already runs; the decomposition used to report "feasible" from earlier
+    plans, with no bound."""
+    p = random_hourly_problem(4, 3, 168, 2, max_sites=3)
+    master = Decomposition(p, Objective())
+    master.solve(rel_gap=1e-6)  # this thread's scheduler is sized now
+    master.h.setOptionValue("threads", 97)  # not the size of this thread's scheduler (1 or the cores)
+    master.set_objective(Objective("min_cost"))
+    with pytest.raises(RuntimeError, match="did not solve the master"):
+        master.solve(rel_gap=1e-6)

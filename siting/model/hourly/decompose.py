@@ -1006,6 +1006,13 @@ class Decomposition:
                 h.run()
                 master_s = max(master_s, time.perf_counter() - t_run)
                 ms = h.getModelStatus()
+                if ms == highspy.HighsModelStatus.kNotset:
+                    # HiGHS did not solve at all, e.g. when the master's `threads` differs from its
+                    # thread's scheduler: without this the solve ended "feasible" with no bound
+                    raise RuntimeError(
+                        "HiGHS did not solve the master (status Not Set); its threads option is "
+                        f"{h.getOptionValue('threads')[1]} (a scheduler of another size may run here)"
+                    )
                 if ms in (
                     highspy.HighsModelStatus.kInfeasible,
                     highspy.HighsModelStatus.kUnboundedOrInfeasible,
