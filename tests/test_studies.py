@@ -281,3 +281,30 @@ def test_runs_table_reads_whole_while_a_study_rewrites_it(tmp_path):
         stop.set()
         thread.join()
     assert errors == [] and reads >= 100 and len(sizes) > 1
+
+
+@pytest.mark.parametrize("solver, expected", [
+    ({}, {"threads": 1, "pareto_workers": 1}),
+    ({"threads": 2, "pareto_workers": 2}, {"threads": 2, "pareto_workers": 2}),
+])
+def test_a_study_run_gets_one_solver_thread_and_one_front_worker_unless_its_scenario_says(
+        monkeypatch, solver, expected):
+    """A study's parallelism is across runs (one worker process per core): each run's solver
+    and Pareto front stay on one thread unless the scenario names a number."""
+    import siting.model
+    from siting.paths import REPO_ROOT
+    from siting.studies.sweep import run_task
+
+    seen = {}
+
+    def fake_optimize(scenario):
+        seen.update(threads=scenario.solver.threads, pareto_workers=scenario.solver.pareto_workers)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(siting.model, "optimize", fake_optimize)
+    task = {"run_id": "r1", "error": None, "base_dir": str(REPO_ROOT / "scenarios"),
+            "scenario": {"name": "s", "workloads": "llama31_workloads.csv", "periods": "hourly",
+                         "solver": solver}}
+    out = run_task(task)
+    assert out["row"]["error"] == "RuntimeError: stop here"
+    assert seen == expected
