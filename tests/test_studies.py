@@ -286,6 +286,7 @@ def test_runs_table_reads_whole_while_a_study_rewrites_it(tmp_path):
 @pytest.mark.parametrize("solver, expected", [
     ({}, {"threads": 1, "pareto_workers": 1}),
     ({"threads": 2, "pareto_workers": 2}, {"threads": 2, "pareto_workers": 2}),
+    ({"threads": None}, {"threads": 1, "pareto_workers": 1}),
 ])
 def test_a_study_run_gets_one_solver_thread_and_one_front_worker_unless_its_scenario_says(
         monkeypatch, solver, expected):

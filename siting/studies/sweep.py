@@ -112,8 +112,11 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         from siting.model import optimize as run_optimize
 
         scenario = Scenario(**task["scenario"], base_dir=Path(task["base_dir"]))
-        own = {"threads": RUN_SOLVER_THREADS, "pareto_workers": RUN_PARETO_WORKERS}
-        own = {k: v for k, v in own.items() if k not in scenario.solver.model_fields_set}
+        own = {}
+        if scenario.solver.threads is None:  # "threads: null" too: the solver's default
+            own["threads"] = RUN_SOLVER_THREADS
+        if "pareto_workers" not in scenario.solver.model_fields_set:  # it has a default of its own
+            own["pareto_workers"] = RUN_PARETO_WORKERS
         if own:
             scenario = scenario.model_copy(update={"solver": scenario.solver.model_copy(update=own)})
         try:
