@@ -111,3 +111,16 @@ def test_a_master_that_highs_does_not_solve_is_an_error_not_a_plan():
     master.set_objective(Objective("min_cost"))
     with pytest.raises(RuntimeError, match="did not solve the master"):
         master.solve(rel_gap=1e-6)
+
+
+def test_with_batteries_a_front_asked_for_two_workers_is_solved_on_one_master():
+    """A master with batteries cannot be cloned: the front runs one point after another and
+    gives the same points as with one worker."""
+    from siting.model.hourly.optimize import optimize_hourly
+
+    p = random_hourly_problem(3, 2, 72, 1, max_sites=2, storage=True)
+    fronts = [optimize_hourly(p, Objective(), rel_gap=1e-9, pareto_points=3, pareto_workers=w).tables["pareto"]
+              for w in (1, 2)]
+    assert len(fronts[1]) == 3 and (fronts[1]["status"] == "optimal").all()
+    for col in ("co2_t", "cost_usd"):
+        np.testing.assert_allclose(fronts[1][col], fronts[0][col], rtol=1e-6)

@@ -113,14 +113,14 @@ def optimize_hourly(
     formulation = pick_formulation(p, formulation)
     # the plan is the front's least-CO2 end when it is plain least CO2
     plain_co2 = obj.kind == "min_co2" and obj.co2_cap_t is None and obj.budget_usd is None
-    masters, cheap, front_threads = None, None, threads
+    master, masters, cheap, front_threads, limit = None, None, None, threads, time_limit_s
     waited_s = 0.0  # the plan's wait for the front's least-cost end, solved beside it
-    if (pareto_points >= 2 and pareto_workers >= 2 and plain_co2 and formulation == "decomposed"
-            and not p.battery_sites.any()):
-        # the plan and the front's least-cost end at once, on two masters (see pareto_front)
-        master = Decomposition(p, obj)
+    if pareto_points >= 2 and pareto_workers >= 2 and plain_co2 and formulation == "decomposed":
+        master = Decomposition(p, obj)  # the limit covers building it
         limit = None if time_limit_s is None else max(0.0, time_limit_s - (time.perf_counter() - t0))
         masters, front_threads = front_masters(master, pareto_workers, threads)
+    if masters is not None and len(masters) > 1:
+        # the plan and the front's least-cost end at once, on two masters (see pareto_front)
         cheap_obj = replace(obj, kind="min_cost", co2_cap_t=None, budget_usd=None)
 
         def first(m_, kind):
@@ -131,10 +131,10 @@ def optimize_hourly(
         t_both = time.perf_counter()
         (raw, m, master), cheap = run_from_both_ends([("plan",), ("cheap",)], masters, first)
         waited_s = max(0.0, time.perf_counter() - t_both - raw.solve_s)
-        if progress and pareto_points >= 2:
+        if progress:
             progress(1, pareto_points)
     else:
-        raw, m, master = _solve(p, obj, formulation, rel_gap, time_limit_s, threads, None)
+        raw, m, master = _solve(p, obj, formulation, rel_gap, limit, threads, master)
     _raise_if_unsolved(raw, obj)
     pareto = None
     t_front = time.perf_counter()
