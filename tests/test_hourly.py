@@ -803,6 +803,39 @@ def test_value_cuts_are_seeded_once_per_objective_and_stop_at_the_deadline():
     assert fresh.seed_value_cuts() == n_loads * n_battery
 
 
+@pytest.mark.parametrize("seed", [3, 5])
+def test_carried_value_cuts_hold_at_the_explicit_optimum_once_per_load(seed):
+    """carry_value_cuts: for the load of each open battery site of a plan, one value cut at every
+    battery site (once per load: the same plan again adds nothing), and every row added holds
+    at the explicit model's optimum (HiGHS on the hourly rows), in two objectives; a solve with
+    carrying still equals it."""
+    p = random_hourly_problem(5, 3, 96, seed, storage=True, max_sites=2)
+    n_battery = int(p.battery_sites.sum())
+    carried = 0
+    for kind, kw in (MODES[0], MODES[2]):
+        obj = _obj(kind, kw)
+        ex, _ = solve_explicit(p, obj, rel_gap=1e-10)
+        raw = Decomposition(p, obj).solve(rel_gap=1e-10)
+        assert raw.status == "optimal"
+        assert raw.objective == pytest.approx(ex.objective, rel=1e-6)
+        dec = Decomposition(p, obj)
+        x = ex.values[: dec.m.n_cols]
+        sites = dec._value_sites(x)  # the optimum's open sites with a battery in use
+        if sites.size == 0:
+            continue
+        rows_before = dec.h.getNumRow()
+        added = dec.carry_value_cuts(x)
+        assert added == sites.size * n_battery
+        assert dec.carry_value_cuts(x) == 0
+        A, lo, hi = _master_rows(dec.h)
+        ax = (A @ x)[rows_before:]
+        assert ax.size == added
+        assert np.all(ax >= lo[rows_before:] - 1e-7 * (1.0 + np.abs(ax)))
+        assert np.all(ax <= hi[rows_before:] + 1e-7 * (1.0 + np.abs(ax)))
+        carried += added
+    assert carried > 0
+
+
 def _master_rows(h):
     """The master's rows as (A (csr), lower, upper)."""
     import scipy.sparse as sp

@@ -310,6 +310,8 @@ class Decomposition:
         self.value_cuts = True
         self._seeded: set = set()  # the objectives whose value cuts are seeded
         self._presence_lb: dict = {}  # (site, objective) -> the largest presence bound so far, by workload
+        self.carry_values = True
+        self._carried: set = set()  # the IT loads carried (carry_value_cuts)
 
     @property
     def can_clone(self) -> bool:
@@ -764,6 +766,30 @@ class Decomposition:
         self.n_cuts += len(idx)
         return len(idx)
 
+    def carry_value_cuts(self, values: np.ndarray, deadline: float | None = None) -> int:
+        """Value cuts at every battery site for the IT load of each open battery site of
+        ``values`` (once per load): a MIP round's plan that overstates a site's value at a
+        load mix the seeds did not cover (e.g. the 8B job with most of the fine-tuning sweep)
+        was followed by plans with the same mix at one new site after another. Every cut is
+        valid everywhere (:meth:`add_value_cuts`). Returns the number of cuts added."""
+        p, m = self.p, self.m
+        pue = p.sites["pue"].to_numpy(float)
+        battery = np.flatnonzero(self.storage_sites)
+        added = 0
+        for s in self._value_sites(values):
+            it = values[m.cols["lam"][s]] / pue[s]
+            key = tuple(np.round(it, 6))
+            if key in self._carried:
+                continue
+            self._carried.add(key)
+            v = np.zeros(m.n_cols)
+            v[m.cols["lam"][battery]] = pue[battery, None] * it[None, :]
+            v[m.cols["E"][battery]] = p.storage_potential_mwh[battery]
+            v[m.cols["y"][battery]] = 1.0
+            added += self.add_value_cuts(v, battery, tol=-math.inf, search_tol=SEED_TOL, deadline=deadline,
+                                         presence=False)
+        return added
+
     def _presence_rows(self, s: int, cut, w: np.ndarray) -> int:
         """Presence cuts at site ``s`` from one value cut: ``obj_s >= LB_sw x_ws`` for each
         whole-job workload w, where ``obj_s`` is the site's part of the objective (load, procurement,
@@ -1065,6 +1091,8 @@ class Decomposition:
                         added += self.transfer_battery_cuts(x, names, ev)
                 if phase == "mip" and self.value_cuts:
                     added += self.add_value_cuts(x, self._value_sites(x))
+                    if self.carry_values:
+                        added += self.carry_value_cuts(x, None if end is None else end - after_master_s)
                 if phase == "mip" and self.polish_mip and self.oracle is None and added:
                     # the round's plan with its integer decisions kept (the plans HiGHS reports
                     # while polishing are that plan's, not new ones: kept out of the pool)
