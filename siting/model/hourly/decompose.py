@@ -702,20 +702,25 @@ class Decomposition:
         if key in self._seeded:
             return 0
         self._seeded.add(key)
+        coef = self.p.it_mw_by_segment  # (W, J) MW of each workload by segment
+        added = sum(self._value_cuts_at_load(load, tol, deadline, presence=True)
+                    for load in (*coef, coef.sum(axis=0)))
+        self.value_stats["seeded"] += added
+        return added
+
+    def _value_cuts_at_load(self, it_mw: np.ndarray, search_tol: float, deadline: float | None,
+                            presence: bool) -> int:
+        """A value cut at every battery site for the IT load ``it_mw`` (MW by segment), each
+        site open with its battery at its potential (:meth:`add_value_cuts`, every cut added)."""
         p, m = self.p, self.m
         battery = np.flatnonzero(self.storage_sites)
         pue = p.sites["pue"].to_numpy(float)
-        coef = p.it_mw_by_segment  # (W, J) MW of each workload by segment
-        added = 0
-        for load in (*coef, coef.sum(axis=0)):
-            v = np.zeros(m.n_cols)
-            v[m.cols["lam"][battery]] = pue[battery, None] * load[None, :]
-            v[m.cols["E"][battery]] = p.storage_potential_mwh[battery]
-            v[m.cols["y"][battery]] = 1.0
-            added += self.add_value_cuts(v, battery, tol=-math.inf, search_tol=tol, deadline=deadline,
-                                         presence=True)
-        self.value_stats["seeded"] += added
-        return added
+        v = np.zeros(m.n_cols)
+        v[m.cols["lam"][battery]] = pue[battery, None] * it_mw[None, :]
+        v[m.cols["E"][battery]] = p.storage_potential_mwh[battery]
+        v[m.cols["y"][battery]] = 1.0
+        return self.add_value_cuts(v, battery, tol=-math.inf, search_tol=search_tol, deadline=deadline,
+                                   presence=presence)
 
     def _value_sites(self, values: np.ndarray) -> np.ndarray:
         """The open sites with a battery in use (the value cuts' sites)."""
@@ -781,22 +786,15 @@ class Decomposition:
         load mix the seeds did not cover (e.g. the 8B job with most of the fine-tuning sweep)
         was followed by plans with the same mix at one new site after another. Every cut is
         valid everywhere (:meth:`add_value_cuts`). Returns the number of cuts added."""
-        p, m = self.p, self.m
-        pue = p.sites["pue"].to_numpy(float)
-        battery = np.flatnonzero(self.storage_sites)
+        pue = self.p.sites["pue"].to_numpy(float)
         added = 0
         for s in self._value_sites(values):
-            it = values[m.cols["lam"][s]] / pue[s]
+            it = values[self.m.cols["lam"][s]] / pue[s]
             key = tuple(np.round(it, 6))
             if key in self._carried:
                 continue
             self._carried.add(key)
-            v = np.zeros(m.n_cols)
-            v[m.cols["lam"][battery]] = pue[battery, None] * it[None, :]
-            v[m.cols["E"][battery]] = p.storage_potential_mwh[battery]
-            v[m.cols["y"][battery]] = 1.0
-            added += self.add_value_cuts(v, battery, tol=-math.inf, search_tol=SEED_TOL, deadline=deadline,
-                                         presence=False)
+            added += self._value_cuts_at_load(it, SEED_TOL, deadline, presence=False)
         return added
 
     def _presence_rows(self, s: int, cut, w: np.ndarray) -> int:
