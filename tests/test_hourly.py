@@ -836,6 +836,23 @@ def test_carried_value_cuts_hold_at_the_explicit_optimum_once_per_load(seed):
     assert carried > 0
 
 
+def test_value_cut_searches_on_two_threads_give_the_same_rows():
+    """The value cuts' searches run on the solve's threads: seeding on two threads adds the
+    same rows, in the same order, as on one."""
+    p = random_hourly_problem(6, 3, 96, 3, storage=True, max_sites=2)
+    rows = []
+    for n in (1, 2):
+        dec = Decomposition(p, Objective())
+        dec.search_threads = n
+        before = dec.h.getNumRow()
+        assert dec.seed_value_cuts() > 0
+        A, lo, hi = _master_rows(dec.h)
+        rows.append((A[before:].toarray(), lo[before:], hi[before:]))
+    assert rows[0][0].shape == rows[1][0].shape
+    for a, b in zip(rows[0], rows[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def _master_rows(h):
     """The master's rows as (A (csr), lower, upper)."""
     import scipy.sparse as sp

@@ -180,7 +180,7 @@ def unlimited_battery_cut(
 MAX_LEVELS = 96
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _hour_costs(w, L, G, pe, eta, levels):  # pragma: no cover - compiled
     """``f[t, k]``: the least ``(w_t - pi)^+ L_t + pi G_t + pe ((eta s - pi)^+ + (pi - s)^+)``
     over pi >= 0 at ``s = levels[k]`` (convex in pi: least at 0, ``w_t``, ``eta s`` or ``s``),
@@ -202,7 +202,7 @@ def _hour_costs(w, L, G, pe, eta, levels):  # pragma: no cover - compiled
     return f, arg
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _sigma_path_value(f, levels, E, start, keep):  # pragma: no cover - compiled
     """Least ``sum_t f[t, k_t] + E sum_t (levels[k_{t+1}] - levels[k_t])^+`` over level paths
     ``k`` (no rise counted across the end; ``start`` >= 0 fixes ``k_0`` and counts the rise from
@@ -243,7 +243,7 @@ def _sigma_path_value(f, levels, E, start, keep):  # pragma: no cover - compiled
     return out, last, table
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _backtrack(table, levels, E, last):  # pragma: no cover - compiled
     T, K = table.shape
     k = np.empty(T, np.int64)
