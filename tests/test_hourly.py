@@ -806,9 +806,9 @@ def test_value_cuts_are_seeded_once_per_objective_and_stop_at_the_deadline():
 @pytest.mark.parametrize("seed", [3, 5])
 def test_carried_value_cuts_hold_at_the_explicit_optimum_once_per_load(seed):
     """carry_value_cuts: for the load of each open battery site of a plan, one value cut at every
-    battery site (once per load: the same plan again adds nothing), and every row added holds
-    at the explicit model's optimum (HiGHS on the hourly rows), in two objectives; a solve with
-    carrying still equals it."""
+    battery site (once per load and objective: the same plan again adds nothing, under another
+    objective as much again), and every row added holds at the explicit model's optimum (HiGHS
+    on the hourly rows), in two objectives; a solve with carrying still equals it."""
     p = random_hourly_problem(5, 3, 96, seed, storage=True, max_sites=2)
     n_battery = int(p.battery_sites.sum())
     carried = 0
@@ -833,6 +833,9 @@ def test_carried_value_cuts_hold_at_the_explicit_optimum_once_per_load(seed):
         assert np.all(ax >= lo[rows_before:] - 1e-7 * (1.0 + np.abs(ax)))
         assert np.all(ax <= hi[rows_before:] + 1e-7 * (1.0 + np.abs(ax)))
         carried += added
+        # a value cut belongs to its objective: under another the same loads are carried anew
+        dec.set_objective(_obj(*(MODES[2] if (kind, kw) == MODES[0] else MODES[0])))
+        assert dec.carry_value_cuts(x) == added
     assert carried > 0
 
 

@@ -322,7 +322,7 @@ class Decomposition:
         self._presence_lb: dict = {}  # (site, objective) -> the largest presence bound so far, by workload
         self.carry_values = True
         self.search_threads = 1  # threads of the value-cut searches (set by solve from its threads)
-        self._carried: set = set()  # the IT loads carried (carry_value_cuts)
+        self._carried: set = set()  # the (objective, IT load) pairs carried (carry_value_cuts)
 
     @property
     def can_clone(self) -> bool:
@@ -799,7 +799,7 @@ class Decomposition:
 
     def carry_value_cuts(self, values: np.ndarray, deadline: float | None = None) -> int:
         """Value cuts at every battery site for the IT load of each open battery site of
-        ``values`` (once per load): a MIP round's plan that overstates a site's value at a
+        ``values`` (once per load and objective): a MIP round's plan that overstates a site's value at a
         load mix the seeds did not cover (e.g. the 8B job with most of the fine-tuning sweep)
         was followed by plans with the same mix at one new site after another. Every cut is
         valid everywhere (:meth:`add_value_cuts`). Returns the number of cuts added."""
@@ -807,7 +807,7 @@ class Decomposition:
         added = 0
         for s in self._value_sites(values):
             it = values[self.m.cols["lam"][s]] / pue[s]
-            key = tuple(np.round(it, 6))
+            key = (self.m.cost.tobytes(), tuple(np.round(it, 6)))  # a value cut is the objective's
             if key in self._carried:
                 continue
             self._carried.add(key)
