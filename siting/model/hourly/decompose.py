@@ -322,7 +322,7 @@ class Decomposition:
         self._presence_lb: dict = {}  # (site, objective) -> the largest presence bound so far, by workload
         self.carry_values = True
         self.search_threads = 1  # threads of the value-cut searches (set by solve from its threads)
-        self._carried: set = set()  # the (objective, IT load) pairs carried (carry_value_cuts)
+        self._carried: set = set()  # the (objective's _value_key, IT load) pairs carried (carry_value_cuts)
 
     @property
     def can_clone(self) -> bool:
@@ -682,6 +682,13 @@ class Decomposition:
             return None
         return m.cost[m.cols["P"]], mult
 
+    def _value_key(self) -> tuple | None:
+        """What a value cut depends on of the objective (its part at each site,
+        :meth:`objective_site_part`): the key under which loads are seeded and carried once;
+        None when the objective has no value cuts."""
+        part = self.objective_site_part()
+        return None if part is None else (part[0].tobytes(), part[1].tobytes())
+
     def seed_value_cuts(self, tol: float = SEED_TOL, deadline: float | None = None) -> int:
         """Value cuts (:meth:`add_value_cuts`) at every battery site, once per objective, for
         each workload alone there and all of them together, each with the battery at its
@@ -698,11 +705,8 @@ class Decomposition:
         of the capped points (6-47 s), so it is not on. ``tol``: the search for the best
         procurement stops this close (relative) to its bound; ``deadline`` (``perf_counter``
         seconds): no site is searched after it (the objective counts as seeded)."""
-        part = self.objective_site_part()
-        if part is None:
-            return 0
-        key = (part[0].tobytes(), part[1].tobytes())
-        if key in self._seeded:
+        key = self._value_key()
+        if key is None or key in self._seeded:
             return 0
         self._seeded.add(key)
         coef = self.p.it_mw_by_segment  # (W, J) MW of each workload by segment
@@ -803,11 +807,14 @@ class Decomposition:
         load mix the seeds did not cover (e.g. the 8B job with most of the fine-tuning sweep)
         was followed by plans with the same mix at one new site after another. Every cut is
         valid everywhere (:meth:`add_value_cuts`). Returns the number of cuts added."""
+        objective = self._value_key()
+        if objective is None:
+            return 0
         pue = self.p.sites["pue"].to_numpy(float)
         added = 0
         for s in self._value_sites(values):
             it = values[self.m.cols["lam"][s]] / pue[s]
-            key = (self.m.cost.tobytes(), tuple(np.round(it, 6)))  # a value cut is the objective's
+            key = (objective, tuple(np.round(it, 6)))
             if key in self._carried:
                 continue
             self._carried.add(key)
