@@ -839,6 +839,27 @@ def test_carried_value_cuts_hold_at_the_explicit_optimum_once_per_load(seed):
     assert carried > 0
 
 
+def test_plan_without_battery_is_solved_once_per_new_credit_on_a_persistent_master():
+    """A master with batteries solves the plan without battery before the first solve whose
+    objective or limit uses a credit no such solve has cut: least CO2 (the CO2 credit), then
+    least cost (the cost credit: again, though earlier plans exist), then least cost under a CO2
+    cap (both credits cut already: not again). Every solve equals the explicit model's optimum."""
+    p = random_hourly_problem(4, 2, 96, 3, storage=True, max_sites=2)
+    free, clean = _ref(p, "min_cost", {}), _ref(p, "min_co2", {})
+    cap = 0.5 * (free["co2_t"] + clean["co2_t"])
+    dec = Decomposition(p, Objective("min_co2"))
+    for obj, ref, again in (
+        (Objective("min_co2"), clean, True),
+        (Objective("min_cost"), free, True),
+        (Objective("min_cost", co2_cap_t=cap), reference_solve(p, "min_cost", co2_cap_t=cap), False),
+    ):
+        dec.set_objective(obj)
+        raw = dec.solve(rel_gap=1e-10)
+        assert raw.status == "optimal"
+        assert raw.objective == pytest.approx(ref["objective"], rel=1e-6)
+        assert (raw.detail["plan_without_battery_s"] > 0) == again
+
+
 def test_value_cut_searches_on_two_threads_give_the_same_rows():
     """The value cuts' searches run on the solve's threads: seeding on two threads adds the
     same rows, in the same order, as on one."""

@@ -303,6 +303,8 @@ class Decomposition:
         self._saved_bounds = None  # integer bounds before reduced-cost fixing (see solve)
         self.polish_mip = True
         self._battery_off = False  # solving the plan without batteries (see solve)
+        # the credits whose cuts a solve without batteries has built (see solve)
+        self._credits_without_battery: set = set()
         # sites with a battery: their dispatch LPs (weights in the order of CREDITS)
         self.storage_sites = p.battery_sites
         self.oracle = (
@@ -362,6 +364,7 @@ class Decomposition:
         other._seeded = set(self._seeded)
         other._presence_lb = dict(self._presence_lb)
         other._carried = set(self._carried)
+        other._credits_without_battery = set(self._credits_without_battery)
         other._saved_bounds = None
         other._seen = len(self._shared)  # the clone has every row this master has
         return other
@@ -962,13 +965,18 @@ class Decomposition:
     ) -> HourlyRaw:
         """Cut until the plan is proven within ``rel_gap`` (or the limits are hit).
 
-        With batteries, and no earlier plan to start from, the plan without any battery is
-        solved first (its master needs no dispatch LP: about as fast as the model without
-        storage) and is the first incumbent (E = 0 is allowed, so it is a plan of this model
+        With batteries, the plan without any battery is solved first when the objective or a
+        limit uses a credit that no such solve has cut yet (its master needs no dispatch LP:
+        about as fast as the model without storage, and its LP rounds cut the credit where the
+        MIP rounds with batteries would find its cuts one plan at a time: on the default scenario
+        with 400 MWh per site, least cost after least CO2 took 62 MIP rounds and 82 s without
+        it). Its plan is a candidate incumbent (E = 0 is allowed, so it is a plan of this model
         too); its bound is not used. With a time limit it gets at most half of it."""
         t0 = time.perf_counter()
         first_plan_s = 0.0
-        if self.oracle is not None and not self.plans and not self._battery_off:
+        uses = set(relevant_credits(self.obj))
+        if self.oracle is not None and not self._battery_off and not uses <= self._credits_without_battery:
+            self._credits_without_battery |= uses
             self._battery_off = True
             E = self.m.cols["E"].astype(np.int32)
             ub = np.asarray(self.h.getLp().col_upper_)[E]
