@@ -45,12 +45,22 @@ def test_a_clone_gets_the_other_masters_cuts_and_plans_and_solves_to_the_referen
         reference_solve(p, "min_cost", co2_cap_t=float(cap))["objective"], rel=1e-6)
 
 
-def test_a_master_with_batteries_is_not_cloned():
+def test_a_master_with_batteries_is_cloned_with_its_own_dispatch_lps():
+    """A clone of a master with batteries has a dispatch oracle of its own (no site LP shared
+    between threads), shares which objectives are seeded and which credits a solve without
+    batteries has cut, and gets the other's battery cuts in its pool through the log."""
     p = random_hourly_problem(3, 2, 72, 1, max_sites=2, storage=True)
-    master = Decomposition(p, Objective())
-    assert not master.can_clone
-    with pytest.raises(ValueError, match="batteries"):
-        master.clone()
+    a = Decomposition(p, Objective())
+    b = a.clone()
+    assert b.oracle is not a.oracle and b.oracle.v is a.oracle.v and not b.oracle._sites
+    assert b._seeded is a._seeded and b._credits_without_battery is a._credits_without_battery
+    raw = a.solve(rel_gap=1e-9)
+    assert raw.objective == pytest.approx(reference_solve(p, "min_co2")["objective"], rel=1e-6)
+    pooled = {name: len(a.battery_pool[name][0]) - len(b.battery_pool[name][0]) for name in a.battery_pool}
+    assert sum(pooled.values()) > 0
+    b._sync()
+    assert all(len(a.battery_pool[n][0]) == len(b.battery_pool[n][0]) for n in a.battery_pool)
+    assert b.h.getNumRow() == a.h.getNumRow()
 
 
 def test_tasks_run_from_both_ends_in_order_once_each():
@@ -113,14 +123,14 @@ def test_a_master_that_highs_does_not_solve_is_an_error_not_a_plan():
         master.solve(rel_gap=1e-6)
 
 
-def test_with_batteries_a_front_asked_for_two_workers_is_solved_on_one_master():
-    """A master with batteries cannot be cloned: the front runs one point after another and
-    gives the same points as with one worker."""
+def test_with_batteries_a_front_on_two_workers_equals_the_front_on_one():
+    """With batteries the front's points run on two cloned masters at once (one per thread, each
+    with its own dispatch LPs) and give the same points as one master, every one optimal."""
     from siting.model.hourly.optimize import optimize_hourly
 
     p = random_hourly_problem(3, 2, 72, 1, max_sites=2, storage=True)
-    fronts = [optimize_hourly(p, Objective(), rel_gap=1e-9, pareto_points=3, pareto_workers=w).tables["pareto"]
+    fronts = [optimize_hourly(p, Objective(), rel_gap=1e-9, pareto_points=4, pareto_workers=w).tables["pareto"]
               for w in (1, 2)]
-    assert len(fronts[1]) == 3 and (fronts[1]["status"] == "optimal").all()
+    assert len(fronts[1]) == 4 and (fronts[1]["status"] == "optimal").all()
     for col in ("co2_t", "cost_usd"):
         np.testing.assert_allclose(fronts[1][col], fronts[0][col], rtol=1e-6)

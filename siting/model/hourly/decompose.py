@@ -66,7 +66,8 @@ its MIP rounds putting one load mix at one new site after another; each open bat
 IT load is now carried to every battery site as value cuts (:meth:`Decomposition.carry_value_cuts`):
 optimal (gap 9.8e-6) in 148 s, 3 MIP rounds.
 
-Without batteries a master can be cloned (:meth:`Decomposition.clone`): the two share their
+A master can be cloned (:meth:`Decomposition.clone`; with batteries each clone has its own
+dispatch LPs): the two share their
 plans and, through a log each reads at every round (:meth:`Decomposition._sync`), their cuts,
 so the points of a Pareto front can be solved two at a time, one master per thread
 (:func:`siting.model.hourly.optimize.pareto_front`). The masters without batteries branch with
@@ -326,12 +327,6 @@ class Decomposition:
         self.search_threads = 1  # threads of the value-cut searches (set by solve from its threads)
         self._carried: set = set()  # the (objective's _value_key, IT load) pairs carried (carry_value_cuts)
 
-    @property
-    def can_clone(self) -> bool:
-        """Only without batteries: the storage oracle's dispatch LPs are persistent HiGHS
-        objects that :meth:`clone` does not copy."""
-        return self.oracle is None
-
     def clone(self) -> Decomposition:
         """A second master with this one's rows (every cut so far), objective, limits, basis
         and settings, independent from here on except for ``plans``, which the two share (a
@@ -339,10 +334,15 @@ class Decomposition:
         Pareto front can then be solved at once, one master per thread (HiGHS releases the GIL
         while it runs, and gives each calling thread its own scheduler, sized by the instance's
         ``threads`` when that thread first runs it: the clone keeps this master's ``threads``, so
-        that it runs on this thread too, whose scheduler is sized already). Without batteries
-        only (:attr:`can_clone`)."""
-        if not self.can_clone:
-            raise ValueError("a master with batteries cannot be cloned (its dispatch LPs are not copied)")
+        that it runs on this thread too, whose scheduler is sized already).
+
+        With batteries the clone gets a dispatch oracle of its own (HiGHS objects are used by
+        one thread only) that starts from this one's last basis, and the two share what says
+        which work is done for every master: the objectives whose value cuts are seeded, the
+        loads carried, the presence bounds and the credits cut by a solve without batteries
+        (the rows themselves reach the other master through the log, :meth:`_sync`; a master
+        that finds an objective seeded before the rows reach it solves on without them for a
+        round: slower, never wrong, since every row is valid everywhere)."""
         if self._shared is None:
             self._shared, self._seen = [], 0
         other = copy.copy(self)
@@ -361,10 +361,11 @@ class Decomposition:
         other.cut_pool = {name: (list(a), list(b)) for name, (a, b) in self.cut_pool.items()}
         other.battery_pool = {name: (list(a), list(b)) for name, (a, b) in self.battery_pool.items()}
         other.value_stats = dict(self.value_stats)
-        other._seeded = set(self._seeded)
-        other._presence_lb = dict(self._presence_lb)
-        other._carried = set(self._carried)
-        other._credits_without_battery = set(self._credits_without_battery)
+        # shared, not copied (see above): the same set and dict objects
+        other._seeded, other._presence_lb = self._seeded, self._presence_lb
+        other._carried, other._credits_without_battery = self._carried, self._credits_without_battery
+        if self.oracle is not None:
+            other.oracle = self.oracle.fresh()
         other._saved_bounds = None
         other._seen = len(self._shared)  # the clone has every row this master has
         return other
@@ -501,8 +502,7 @@ class Decomposition:
             self._pool_add(name, sites, np.hstack([a, b]))
             if self.oracle is not None:
                 on = self.storage_sites[sites]
-                self.battery_pool[name][0].append(sites[on])
-                self.battery_pool[name][1].append(np.hstack([a[on], b[on], g_e[on, None]]))
+                self._battery_pool_add(name, sites[on], np.hstack([a[on], b[on], g_e[on, None]]))
             added += sites.size
         if ev.storage_cuts:
             added += self._add_storage_cuts([(s, c) for s, cuts in ev.storage_cuts.items() for c in cuts])
@@ -596,6 +596,8 @@ class Decomposition:
             if kind == "rows":
                 self._add_rows(*args, log=False)
                 added += args[0].shape[0]
+            elif kind == "battery_pool":
+                self._battery_pool_add(*args, log=False)
             else:
                 self._pool_add(*args, log=False)
         self._seen = end
@@ -617,10 +619,16 @@ class Decomposition:
             )
             self._add_rows(idx[None, :], val[None, :])
             if on.size == 1:
-                pool = self.battery_pool[CREDITS[on[0]]]
-                pool[0].append(np.array([s]))
-                pool[1].append(-val[None, 1:] / val[0])
+                self._battery_pool_add(CREDITS[on[0]], np.array([s]), -val[None, 1:] / val[0])
         return len(cuts)
+
+    def _battery_pool_add(self, name: str, sites: np.ndarray, coef: np.ndarray, log: bool = True) -> None:
+        """A cut on credit ``name`` alone at battery sites (``battery_pool``), logged for the
+        masters cloned with this one (:meth:`_sync`)."""
+        self.battery_pool[name][0].append(sites)
+        self.battery_pool[name][1].append(coef)
+        if log and self._shared is not None:
+            self._shared.append((id(self), "battery_pool", (name, sites, coef)))
 
     def transfer_battery_cuts(self, values: np.ndarray, names: list[str], ev: Evaluation,
                               per_point: int = TRANSFER_SITES) -> int:
@@ -1002,6 +1010,8 @@ class Decomposition:
             PSCOST_MINRELIABLE_NO_BATTERY if self.oracle is None else PSCOST_MINRELIABLE_DEFAULT,
         )
         set_threads(h, threads)
+        if self.oracle is not None:  # the site LPs run on this thread: its scheduler's size
+            self.oracle.threads = int(h.getOptionValue("threads")[1])
         # the value cuts' searches get the solve's threads (None: every core)
         self.search_threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
         int_cols = np.flatnonzero(self.integer).astype(np.int32)

@@ -588,10 +588,21 @@ class StorageOracle:
     duration_h: float
     max_kept: int = 24
     stats: DispatchStats = field(default_factory=DispatchStats)
+    # HiGHS's threads option of the site LPs: their master's (set by its solve), since a HiGHS
+    # solve on a thread whose scheduler another size made does not run (status Not Set: a
+    # cloned master on one thread failed after a site LP with the default 0 ran there)
+    threads: int = 0
 
     def __post_init__(self):
         self._sites: OrderedDict[int, SiteDispatch] = OrderedDict()
         self._basis = None  # the last optimal basis of any site (all sites' LPs share a shape)
+
+    def fresh(self) -> StorageOracle:
+        """An oracle with the same weights and no site LP (for a master on another thread),
+        starting from this one's last basis."""
+        other = StorageOracle(self.v, self.efficiency, self.duration_h, self.max_kept, threads=self.threads)
+        other._basis = self._basis
+        return other
 
     def solve(self, s: int, L, G, E: float, target, targeted) -> tuple[Dispatch, StorageCut | None]:
         t0 = time.perf_counter()
@@ -605,6 +616,7 @@ class StorageOracle:
                 sd.solved = True
                 self.stats.other_basis += 1
         warm = sd.solved
+        sd.h.setOptionValue("threads", int(self.threads))
         out = sd.solve(L, G, E, target, targeted)
         self._basis = sd.h.getBasis()
         self._sites[s] = sd

@@ -254,14 +254,14 @@ def front_point(p, o: Objective, label: str, formulation, rel_gap, time_limit_s,
 
 
 def front_masters(master: Decomposition | None, workers: int, threads: int | None):
-    """The masters a front is solved on: ``master`` and ``workers - 1`` clones of it when it can
-    be cloned (:attr:`Decomposition.can_clone`), else ``master`` alone; and the ``threads``
+    """The masters a front is solved on: ``master`` and ``workers - 1`` clones of it (the
+    decomposed formulation; the explicit one has no master: None alone); and the ``threads``
     their solves get. With clones every master runs HiGHS on one thread (the parallelism is
     across masters; with HiGHS's default each calling thread's scheduler kept worker threads
     of its own busy: four busy threads on the 2-core machine, and the default front took
     162.8 s against 90.3-117.1 s), set here, once, while no other thread runs HiGHS (its
     scheduler reset is not safe then), so the solves get None."""
-    if workers < 2 or master is None or not master.can_clone:
+    if workers < 2 or master is None:
         return [master], threads
     set_threads(master.h, 1)
     return [master] + [master.clone() for _ in range(workers - 1)], None
@@ -290,14 +290,15 @@ def pareto_front(
     ``least_co2_t``: the least CO2 (kept ``cfe_target``, no cap or budget) when the caller has
     already solved it; ``cheap``: the least-cost point (summary, row) when the caller has.
 
-    ``workers`` >= 2 (decomposed, without batteries: :attr:`Decomposition.can_clone`): the
-    points are solved on that many masters at once, one per thread (``masters``, when the
-    caller has made them: :func:`front_masters`), each a clone of ``master`` that shares its
-    cuts and plans with the others (:meth:`Decomposition.clone`): the two ends together, then
-    the capped points from both ends of the list (:func:`run_from_both_ends`: the first master
-    from the tightest cap up, so each of its plans meets its next cap). Each point is still
-    solved to ``rel_gap`` with its own time limit; which master solves which point depends on
-    timing, so a point's plan may differ between runs within ``rel_gap``."""
+    ``workers`` >= 2 (decomposed): the points are solved on that many masters at once, one
+    per thread (``masters``, when the caller has made them: :func:`front_masters`), each a
+    clone of ``master`` that shares its cuts and plans with the others
+    (:meth:`Decomposition.clone`): the two ends together, then the capped points from both ends
+    of the list (:func:`run_from_both_ends`: the first master from the tightest cap up, so each
+    of its plans meets its next cap). Each point is still solved to ``rel_gap`` with its own
+    time limit; which master solves which point depends on timing, so a point's plan may
+    differ between runs within ``rel_gap`` (with batteries the default front, 400 MWh per
+    site, min CO2 and 7 points, took 384.5 s on two workers against 550 s on one master)."""
     base = replace(obj, co2_cap_t=None, budget_usd=None)
     if masters is None:
         masters, threads = front_masters(master, workers, threads)
