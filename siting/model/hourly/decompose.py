@@ -1010,7 +1010,7 @@ class Decomposition:
         h.setOptionValue("mip_rel_gap", float(rel_gap))
         h.setOptionValue(
             "mip_pscost_minreliable",
-            PSCOST_MINRELIABLE_NO_BATTERY if self.oracle is None else PSCOST_MINRELIABLE_DEFAULT,
+            PSCOST_MINRELIABLE_NO_BATTERY if self.oracle is None or self._battery_off else PSCOST_MINRELIABLE_DEFAULT,
         )
         set_threads(h, threads)
         if self.oracle is not None:  # the site LPs run on this thread: its scheduler's size
@@ -1146,7 +1146,7 @@ class Decomposition:
                     added += self.add_value_cuts(x, self._value_sites(x))
                     if self.carry_values:
                         added += self.carry_value_cuts(x, None if end is None else end - after_master_s)
-                if phase == "mip" and self.polish_mip and self.oracle is None and added:
+                if phase == "mip" and self.polish_mip and (self.oracle is None or self._battery_off) and added:
                     # the round's plan with its integer decisions kept (the plans HiGHS reports
                     # while polishing are that plan's, not new ones: kept out of the pool)
                     pool, self._pool = self._pool, []
