@@ -47,13 +47,13 @@ def test_a_clone_gets_the_other_masters_cuts_and_plans_and_solves_to_the_referen
 
 def test_a_master_with_batteries_is_cloned_with_its_own_dispatch_lps():
     """A clone of a master with batteries has a dispatch oracle of its own (no site LP shared
-    between threads), shares which objectives are seeded and which were solved without batteries
-    first, and gets the other's battery cuts in its pool through the log."""
+    between threads), shares which objectives are seeded and which credits a solve without
+    batteries has cut, and gets the other's battery cuts in its pool through the log."""
     p = random_hourly_problem(3, 2, 72, 1, max_sites=2, storage=True)
     a = Decomposition(p, Objective())
     b = a.clone()
     assert b.oracle is not a.oracle and b.oracle.v is a.oracle.v and not b.oracle._sites
-    assert b._seeded is a._seeded and b._without_battery is a._without_battery
+    assert b._seeded is a._seeded and b._credits_without_battery is a._credits_without_battery
     raw = a.solve(rel_gap=1e-9)
     assert raw.objective == pytest.approx(reference_solve(p, "min_co2")["objective"], rel=1e-6)
     pooled = {name: len(a.battery_pool[name][0]) - len(b.battery_pool[name][0]) for name in a.battery_pool}

@@ -304,8 +304,8 @@ class Decomposition:
         self._saved_bounds = None  # integer bounds before reduced-cost fixing (see solve)
         self.polish_mip = True
         self._battery_off = False  # solving the plan without batteries (see solve)
-        # the objectives (with their limits) solved without batteries first (see solve)
-        self._without_battery: set = set()
+        # the credits whose cuts a solve without batteries has built (see solve)
+        self._credits_without_battery: set = set()
         # sites with a battery: their dispatch LPs (weights in the order of CREDITS)
         self.storage_sites = p.battery_sites
         self.oracle = (
@@ -339,7 +339,7 @@ class Decomposition:
         With batteries the clone gets a dispatch oracle of its own (HiGHS objects are used by
         one thread only) that starts from this one's last basis, and the two share what says
         which work is done for every master: the objectives whose value cuts are seeded, the
-        loads carried, the presence bounds and the objectives solved without batteries first
+        loads carried, the presence bounds and the credits cut by a solve without batteries
         (the rows themselves reach the other master through the log, :meth:`_sync`; a master
         that finds an objective seeded before the rows reach it solves on without them for a
         round: slower, never wrong, since every row is valid everywhere)."""
@@ -363,7 +363,7 @@ class Decomposition:
         other.value_stats = dict(self.value_stats)
         # shared, not copied (see above): the same set and dict objects
         other._seeded, other._presence_lb = self._seeded, self._presence_lb
-        other._carried, other._without_battery = self._carried, self._without_battery
+        other._carried, other._credits_without_battery = self._carried, self._credits_without_battery
         if self.oracle is not None:
             other.oracle = self.oracle.fresh()
         other._saved_bounds = None
@@ -973,21 +973,22 @@ class Decomposition:
     ) -> HourlyRaw:
         """Cut until the plan is proven within ``rel_gap`` (or the limits are hit).
 
-        With batteries, the plan without any battery is solved first, once per objective with
-        its limits (its master needs no dispatch LP: about as fast as the model without
-        storage). Its LP rounds cut the credits at the procurement mixes this objective and its
-        limits make attractive, which the MIP rounds with batteries would find one plan at a
-        time. On the default scenario with 400 MWh per site: least cost after least CO2 took
-        62 MIP rounds and 82 s without it, 1 round and 17 s with it; the front's capped points
-        kept opening sites with no battery (E = 0) whose CO2 credit the master overstated by
-        1-10 %, 16 MIP rounds and 94-124 s at the fourth cap. Its plan is a candidate incumbent
-        (E = 0 is allowed, so it is a plan of this model too); its bound is not used (a cap
-        below what any plan without battery reaches leaves it infeasible: no plan, nothing
-        else changes). With a time limit it gets at most half of it."""
+        With batteries, the plan without any battery is solved first when the objective or a
+        limit uses a credit that no such solve has cut yet (its master needs no dispatch LP:
+        about as fast as the model without storage, and its LP rounds cut the credit where the
+        MIP rounds with batteries would find its cuts one plan at a time: on the default scenario
+        with 400 MWh per site, least cost after least CO2 took 62 MIP rounds and 82 s without
+        it, 1 round and 17 s with it). Its plan is a candidate incumbent (E = 0 is allowed, so
+        it is a plan of this model too); its bound is not used. With a time limit it gets at
+        most half of it. Solved again for each objective with its limits (tried: the front's
+        capped points then opened no battery-less site whose CO2 credit was overstated, but
+        the pass itself took 18-141 s at a cap on the 16,000-row master, and the whole front
+        330-438 s in five runs against 384.5 s, one point once at the 300 s limit): not on."""
         t0 = t_start = time.perf_counter()
         first_plan_s = 0.0
-        if self.oracle is not None and not self._battery_off and self.obj not in self._without_battery:
-            self._without_battery.add(self.obj)
+        uses = set(relevant_credits(self.obj))
+        if self.oracle is not None and not self._battery_off and not uses <= self._credits_without_battery:
+            self._credits_without_battery |= uses
             self._battery_off = True
             E = self.m.cols["E"].astype(np.int32)
             ub = np.asarray(self.h.getLp().col_upper_)[E]
@@ -1010,7 +1011,7 @@ class Decomposition:
         h.setOptionValue("mip_rel_gap", float(rel_gap))
         h.setOptionValue(
             "mip_pscost_minreliable",
-            PSCOST_MINRELIABLE_NO_BATTERY if self.oracle is None or self._battery_off else PSCOST_MINRELIABLE_DEFAULT,
+            PSCOST_MINRELIABLE_NO_BATTERY if self.oracle is None else PSCOST_MINRELIABLE_DEFAULT,
         )
         set_threads(h, threads)
         if self.oracle is not None:  # the site LPs run on this thread: its scheduler's size
@@ -1146,7 +1147,7 @@ class Decomposition:
                     added += self.add_value_cuts(x, self._value_sites(x))
                     if self.carry_values:
                         added += self.carry_value_cuts(x, None if end is None else end - after_master_s)
-                if phase == "mip" and self.polish_mip and (self.oracle is None or self._battery_off) and added:
+                if phase == "mip" and self.polish_mip and self.oracle is None and added:
                     # the round's plan with its integer decisions kept (the plans HiGHS reports
                     # while polishing are that plan's, not new ones: kept out of the pool)
                     pool, self._pool = self._pool, []
