@@ -348,7 +348,7 @@ def _best_start(f: np.ndarray, levels: np.ndarray, E: float, hint: int | None = 
             nxt = b + step * 2 * d
             nxt = min(nxt, end) if step > 0 else max(nxt, end)
             if value(nxt) >= value(b):
-                a, b = a, nxt
+                b = nxt  # the sequence rose: the minimum lies in [a, nxt]
                 break
             a, b, d = b, nxt, 2 * d
         lo, hi = min(a, b), max(a, b)
