@@ -447,6 +447,50 @@ def test_transferred_cuts_are_valid_everywhere_and_tight_at_their_point():
             assert exact(s, lam2, P2) <= a @ lam2 + b @ P2 + 1e-9 * (1 + abs(exact(s, lam2, P2)))
 
 
+def test_points_without_battery_in_use_are_carried_to_battery_sites_valid_for_every_battery():
+    """A point where a battery site with no battery in use (E = 0) overstates a credit is carried
+    to the other battery sites: each row added is ``cred_s <= a . lam_s + b . P_s + g_e E_s``,
+    equal to the site's exact credit ``sum_t v_t min(L_t, G_t)`` at the point with E = 0, and
+    never below its best credit with a battery of E MWh (an independent LP in scipy) at random
+    loads, supplies and batteries."""
+    from tests.test_dispatch import best_credit
+
+    p = random_hourly_problem(6, 3, 168, 2, storage=True, max_sites=3)
+    assert p.battery_sites.all()
+    dec = Decomposition(p, Objective("min_cost", co2_cap_t=1e9))
+    m, h = dec.m, dec.h
+    rng = np.random.default_rng(0)
+    values = np.zeros(m.n_cols)
+    lam = rng.uniform(0.5, 2.0, size=m.cols["lam"].shape[1])
+    P = rng.uniform(0.0, 2.0, size=m.cols["P"].shape[1])
+    values[m.cols["lam"][3]], values[m.cols["P"][3]] = lam, P
+    values[m.cols["cred_co2"][3]] = 1e9  # overstated at site 3, E = 0
+    rows_before = h.getNumRow()
+    added = dec.transfer_cuts(values, ["cred_co2"], per_point=3)
+    assert 1 <= added <= 3 and h.getNumRow() == rows_before + added
+    v = dec.weights["cred_co2"]
+    L = lam[p.segments.of_hour]
+    a_m = h.getLp().a_matrix_
+    csr = sp.csc_matrix((np.asarray(a_m.value_), np.asarray(a_m.index_), np.asarray(a_m.start_)),
+                        shape=(h.getNumRow(), m.n_cols)).tocsr()
+    col_site = {int(c): s for s, c in enumerate(m.cols["cred_co2"])}
+    for r in range(rows_before, rows_before + added):
+        row = csr.getrow(r)
+        coef = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
+        (s,) = [col_site[c] for c in coef if c in col_site]
+        assert s != 3
+        a = -np.array([coef.get(int(c), 0.0) for c in m.cols["lam"][s]])
+        b = -np.array([coef.get(int(c), 0.0) for c in m.cols["P"][s]])
+        g_e = -coef.get(int(m.cols["E"][s]), 0.0)
+        assert a @ lam + b @ P == pytest.approx(float(v[s] @ np.minimum(L, P @ p.cf[s])), rel=1e-9)
+        for _ in range(4):
+            lam2 = rng.uniform(0.0, 3.0, size=lam.size)
+            P2 = rng.uniform(0.0, 3.0, size=P.size) * rng.integers(0, 2, size=P.size)
+            E2 = rng.uniform(0.0, 30.0)
+            best = best_credit(v[s], lam2[p.segments.of_hour], P2 @ p.cf[s], E2)
+            assert best <= a @ lam2 + b @ P2 + g_e * E2 + 1e-9 * (1 + abs(best))
+
+
 def test_cut_transfer_and_mip_polish_keep_the_optimum(monkeypatch):
     """With cuts carried between sites and every MIP round's plan polished (both on by
     default), capped least-cost solves still equal the independent explicit model on three
@@ -841,17 +885,21 @@ def test_carried_value_cuts_hold_at_the_explicit_optimum_once_per_load(seed):
 
 def test_plan_without_battery_is_solved_once_per_new_credit_on_a_persistent_master():
     """A master with batteries solves the plan without battery before the first solve whose
-    objective or limit uses a credit no such solve has cut: least CO2 (the CO2 credit), then
-    least cost (the cost credit: again, though earlier plans exist), then least cost under a CO2
-    cap (both credits cut already: not again). Every solve equals the explicit model's optimum."""
+    objective or limit uses a credit no such solve *without a cap or budget* has cut: least CO2
+    (the CO2 credit); least cost under a CO2 cap (the cost credit is new: a pass, but under the
+    cap, so it does not count); least cost (again, though earlier plans exist); least cost
+    under the cap again (both credits cut without a cap: not again). Every solve equals the
+    explicit model's optimum."""
     p = random_hourly_problem(4, 2, 96, 3, storage=True, max_sites=2)
     free, clean = _ref(p, "min_cost", {}), _ref(p, "min_co2", {})
     cap = 0.5 * (free["co2_t"] + clean["co2_t"])
+    capped = reference_solve(p, "min_cost", co2_cap_t=cap)
     dec = Decomposition(p, Objective("min_co2"))
     for obj, ref, again in (
         (Objective("min_co2"), clean, True),
+        (Objective("min_cost", co2_cap_t=cap), capped, True),
         (Objective("min_cost"), free, True),
-        (Objective("min_cost", co2_cap_t=cap), reference_solve(p, "min_cost", co2_cap_t=cap), False),
+        (Objective("min_cost", co2_cap_t=cap), capped, False),
     ):
         dec.set_objective(obj)
         raw = dec.solve(rel_gap=1e-10)

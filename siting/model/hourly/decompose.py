@@ -73,6 +73,17 @@ so the points of a Pareto front can be solved two at a time, one master per thre
 (:func:`siting.model.hourly.optimize.pareto_front`). The masters without batteries branch with
 ``mip_pscost_minreliable`` 0 (PSCOST_MINRELIABLE_NO_BATTERY).
 
+Before its MIP rounds a solve with batteries *screens* the whole-job placements
+(:mod:`siting.model.hourly.screening`, :meth:`Decomposition._screen`): each value cut also
+bounds a site's part with every group of whole jobs there, and a group that no plan can put at a
+site without its objective passing the incumbent's, or its tCO2e the CO2 cap, or its cost the
+budget, is taken out of the master for that solve. Default scenario with 400 MWh per site: at
+the front's lexicographic least-CO2 end (cap within 1e-4 of the least CO2) the 405B job could
+go to 2 sites of 236, and that point took 41-48 s instead of 93-117 s; at the capped points,
+to 60-80. Those capped points have no battery in use, so their plans' overstated credits at
+E = 0 are carried to the other sites too, battery sites included (:meth:`transfer_cuts`):
+5-13 MIP rounds a point instead of 9-21; the whole front with min CO2, 288.9 s against 344 s.
+
 One reduction, on only where it is valid (:func:`battery_at_potential`: ``min_co2`` without a
 budget): every open site's battery at its potential. On the default scenario with 400 MWh per
 site, least CO2 in 300 s: gap 6.1 % instead of 6.5 % (same plan, 387.5 t).
@@ -103,6 +114,7 @@ from siting.model.hourly.formulation import CREDITS, create_model, credit_weight
 from siting.model.hourly.linear import INF, LinearModel
 from siting.model.hourly.problem import HourlyProblem, Objective
 from siting.model.hourly.rounding import round_plan
+from siting.model.hourly.screening import MAX_JOBS, allowed_groups, group_masks
 from siting.model.solve import START_TUNING, new_highs, set_threads
 
 # a credit is cut when it overstates its exact value by more than this (relative); HiGHS keeps
@@ -132,6 +144,10 @@ SEED_TOL = 1e-4
 # ... and takes at most this share of the time a solve has left (default with 400 MWh per site,
 # least CO2, 60 s: seeding to the limit left no MIP round and no bound)
 SEED_SHARE = 0.5
+# screening (siting.model.hourly.screening): a placement is taken out only when its bound passes
+# the threshold (incumbent, cap or budget) by more than this (relative), so that a plan that meets
+# a limit to its tolerance (LIMIT_TOL) is never taken out
+SCREEN_TOL = 1e-6
 # a presence cut is added only when its bound beats the site's last one for that workload and
 # objective by this much (relative): the rows differ only in that bound
 PRESENCE_TOL = 1e-9
@@ -326,6 +342,14 @@ class Decomposition:
         self.carry_values = True
         self.search_threads = 1  # threads of the value-cut searches (set by solve from its threads)
         self._carried: set = set()  # the (objective's _value_key, IT load) pairs carried (carry_value_cuts)
+        # screening (see _screen): every whole-job group's IT load (MW by segment), and per
+        # objective (its cost vector's bytes) the best bound so far on each site's part with
+        # exactly that group there (shared by clones, like the presence bounds)
+        whole = np.flatnonzero(~p.workloads["splittable"].to_numpy(bool))
+        self._whole = whole
+        self._groups = group_masks(whole.size) if 1 <= whole.size <= MAX_JOBS else None
+        self._group_lb: dict = {}
+        self._screened = None  # (rows added, x columns fixed, their upper bounds) for this solve
 
     def clone(self) -> Decomposition:
         """A second master with this one's rows (every cut so far), objective, limits, basis
@@ -364,6 +388,8 @@ class Decomposition:
         # shared, not copied (see above): the same set and dict objects
         other._seeded, other._presence_lb = self._seeded, self._presence_lb
         other._carried, other._credits_without_battery = self._carried, self._credits_without_battery
+        other._group_lb = self._group_lb
+        other._screened = None
         if self.oracle is not None:
             other.oracle = self.oracle.fresh()
         other._saved_bounds = None
@@ -522,20 +548,36 @@ class Decomposition:
         """Carry the points where a plan overstates a credit to the other sites. A MIP round's
         plan typically opens a small third site whose credits the master overstates at a
         load/supply mix it never saw there; the next round opens another site with the same
-        mix. At each such point (lam, P) of a site without a battery, every other such site's
-        exact credits are computed at the same (lam, P) (one array pass over the hours), and the
-        ``per_point`` sites whose master overstates them most there get their cut (valid
-        everywhere, tight at that point). Returns the number of cuts added."""
+        mix. At each such point (lam, P) of a site without a battery in use (no battery there,
+        or E = 0), every other site's exact credits without battery are computed at the same
+        (lam, P) (one array pass over the hours), and the ``per_point`` sites whose master
+        overstates them most there (at E = 0) get their cut, valid everywhere and tight at that
+        point: at a site with a battery it gets the battery coefficient of
+        :func:`zero_storage_cut`, which keeps it valid for every E (on the default scenario with
+        400 MWh per site the front's capped points have no battery in use and took 9-21 MIP
+        rounds each before these sites were carried). Returns the number of cuts added."""
         p, m = self.p, self.m
-        plain = ~p.battery_sites
+        battery = p.battery_sites
         lam_all, P_all = values[m.cols["lam"]], values[m.cols["P"]]
+        source = ~battery
+        if self.oracle is not None:
+            source = source | (values[m.cols["E"]] <= STORAGE_EPS_MWH)
         F, _, _ = exact_credits(m, p, values, self.weights)
         over_at = {}  # credit -> the sites that overstate it
         for name in names:
             rel = (values[m.cols[name]] - F[name]) / (1.0 + np.abs(F[name]))
-            over_at[name] = plain & (rel > TRANSFER_TOL)
-        pools = {name: [np.concatenate(self.cut_pool[name][0]), np.vstack(self.cut_pool[name][1])]
-                 for name in names if over_at[name].any()}
+            over_at[name] = source & (rel > TRANSFER_TOL)
+        pools = {}
+        for name in names:
+            if not over_at[name].any():
+                continue
+            sites_pool, coef_pool = list(self.cut_pool[name][0]), list(self.cut_pool[name][1])
+            if self.oracle is not None:  # the battery sites' cuts at E = 0
+                sites_pool += self.battery_pool[name][0]
+                coef_pool += [c[:, :-1] for c in self.battery_pool[name][1]]
+            pools[name] = [np.concatenate(sites_pool), np.vstack(coef_pool)]
+        if self.oracle is not None:
+            eta, dur = self.oracle.efficiency, self.oracle.duration_h
         added = 0
         for s in np.flatnonzero(np.logical_or.reduce([over_at[n] for n in names])):
             # every site at site s's point: one pass over the hours for all credits
@@ -553,7 +595,7 @@ class Decomposition:
                 f = (v * used).sum(axis=1)
                 approx = np.full(p.n_sites, np.inf)
                 np.minimum.at(approx, sites_pool, coef_pool @ point)
-                over = np.where(plain, approx - f, -np.inf)
+                over = approx - f
                 over[s] = -np.inf
                 over[(over / (1.0 + np.abs(f))) <= TRANSFER_TOL] = -np.inf
                 top = np.argsort(over)[::-1][:per_point]
@@ -561,9 +603,20 @@ class Decomposition:
                 if top.size == 0:
                     continue
                 a, b = branch_cut(p, v[top], mask[top], top)
-                cols = np.column_stack([m.cols[name][top], m.cols["lam"][top], m.cols["P"][top]])
-                self._add_rows(cols, np.column_stack([np.ones(top.size), -a, -b]))
-                self._pool_add(name, top, np.hstack([a, b]))
+                on = battery[top]
+                if (~on).any():
+                    t = top[~on]
+                    cols = np.column_stack([m.cols[name][t], m.cols["lam"][t], m.cols["P"][t]])
+                    self._add_rows(cols, np.column_stack([np.ones(t.size), -a[~on], -b[~on]]))
+                    self._pool_add(name, t, np.hstack([a[~on], b[~on]]))
+                if on.any():
+                    t = top[on]
+                    mu = credit_unit(name)
+                    g_e = np.array([zero_storage_cut(v[j], L, G[j], eta, dur, mu).g_e for j in t])
+                    cols = np.column_stack([m.cols[name][t], m.cols["lam"][t], m.cols["P"][t],
+                                            m.cols["E"][t]])
+                    self._add_rows(cols, np.column_stack([np.ones(t.size), -a[on], -b[on], -g_e]))
+                    self._battery_pool_add(name, t, np.hstack([a[on], b[on], g_e[:, None]]))
                 pools[name] = [np.concatenate([sites_pool, top]), np.vstack([coef_pool, np.hstack([a, b])])]
                 added += top.size
         self.n_cuts += added
@@ -796,6 +849,7 @@ class Decomposition:
             w, cut = got
             if not math.isfinite(cut.kappa):
                 continue
+            self._record_group_bounds(int(s), cut, w)
             if presence:
                 self._presence_rows(int(s), cut, w)
             claim = float(c[s] @ P[s]) - sum(mult[i] * values[m.cols[CREDITS[i]][s]] for i in on)
@@ -847,15 +901,10 @@ class Decomposition:
         where a site's hourly-matched value per MWh is lowest; these rows take that away.
         Returns the number of rows added."""
         p, m = self.p, self.m
-        a = m.cost[m.cols["lam"][s]]
-        if np.any(w < 0) or not np.allclose(a, p.segment_sum(w), rtol=1e-9, atol=1e-12):
-            return 0  # the argument above does not hold for this objective
-        pue = float(p.sites["pue"].iloc[s])
         whole = ~p.workloads["splittable"].to_numpy(bool)
-        lam_w = pue * p.it_mw_by_segment[whole]  # (n, J) each workload alone
-        c_E, pot = float(m.cost[m.cols["E"][s]]), float(p.storage_potential_mwh[s])
-        lb = ((a - p.segment_sum(cut.u)) @ lam_w.T + float(m.cost[m.cols["y"][s]]) + cut.kappa
-              + min(0.0, (c_E - cut.g_e) * pot))
+        lb = self._part_bound(s, cut, w, p.it_mw_by_segment[whole])  # each workload alone
+        if lb is None:
+            return 0  # the argument above does not hold for this objective
         cols = np.concatenate([m.cols["lam"][s], m.cols["P"][s], [m.cols["E"][s], m.cols["y"][s]],
                                [m.cols[name][s] for name in CREDITS]])
         keep = m.cost[cols] != 0
@@ -873,6 +922,82 @@ class Decomposition:
         self.value_stats["presence"] += int(rows.size)
         self.n_cuts += int(rows.size)
         return int(rows.size)
+
+    def _part_bound(self, s: int, cut, w: np.ndarray, it_mw: np.ndarray) -> np.ndarray | None:
+        """The value cut ``cut``'s bound on site ``s``'s whole part of the objective (load,
+        procurement, battery, opening and credits) with each IT load of ``it_mw`` (n, J) there,
+        at the battery size that makes it least; None where the bound does not hold for any
+        larger load (the objective's hourly weights ``w`` must be >= 0 and be its load's own
+        coefficients, see :meth:`_presence_rows`)."""
+        p, m = self.p, self.m
+        a = m.cost[m.cols["lam"][s]]
+        if np.any(w < 0) or not np.allclose(a, p.segment_sum(w), rtol=1e-9, atol=1e-12):
+            return None
+        lam = float(p.sites["pue"].iloc[s]) * it_mw
+        c_E, pot = float(m.cost[m.cols["E"][s]]), float(p.storage_potential_mwh[s])
+        return ((a - p.segment_sum(cut.u)) @ lam.T + float(m.cost[m.cols["y"][s]]) + cut.kappa
+                + min(0.0, (c_E - cut.g_e) * pot))
+
+    def _record_group_bounds(self, s: int, cut, w: np.ndarray) -> None:
+        """Keep the value cut's bound on site ``s``'s part with each group of whole jobs there
+        (for :meth:`_screen`); the bound with none is 0, every part being >= 0."""
+        if self._groups is None:
+            return
+        lb = self._part_bound(s, cut, w, self._groups.astype(float) @ self.p.it_mw_by_segment[self._whole])
+        if lb is None:
+            return
+        key = self.m.cost.tobytes()
+        table = self._group_lb.get(key)
+        if table is None:
+            table = self._group_lb.setdefault(key, np.zeros((self.p.n_sites, self._groups.shape[0])))
+        np.maximum(table[s], lb, out=table[s])
+        table[s, 0] = 0.0
+
+    def _screen(self, incumbent: float | None) -> tuple[int, int]:
+        """Take out of the master, for this solve, every whole-job placement no plan can have
+        that beats ``incumbent`` (the objective's exact value) and keeps the CO2 cap and the
+        budget (:mod:`siting.model.hourly.screening`, on the bounds the value cuts gave on each
+        site's part of that objective, of the plan's tCO2e and of its cost): ``x_ws`` fixed at 0
+        where no allowed group at s holds w, and a row ``sum_{w in g} x_ws - sum_{w not in g}
+        x_ws <= |g| - 1`` for each other group g not allowed at s. Valid for this solve only
+        (this objective, incumbent and limits): undone by :meth:`_relax`. Returns (columns
+        fixed, rows added)."""
+        from siting.model.hourly.formulation import co2_terms, cost_terms
+
+        if self._groups is None or self._battery_off or self._screened is not None:
+            return 0, 0
+        m, p, h = self.m, self.p, self.h
+        tests = []
+        if incumbent is not None and math.isfinite(incumbent):
+            tests.append((m.cost, incumbent))
+        if self.obj.co2_cap_t is not None:
+            tests.append((co2_terms(m, p), self.obj.co2_cap_t))
+        if self.obj.budget_usd is not None:
+            tests.append((cost_terms(m, p), self.obj.budget_usd))
+        allowed = np.ones((p.n_sites, self._groups.shape[0]), bool)
+        for vec, limit in tests:
+            table = self._group_lb.get(vec.tobytes())
+            if table is not None:
+                allowed &= allowed_groups(table, limit + SCREEN_TOL * max(1.0, abs(limit)))
+        if allowed.all():
+            return 0, 0
+        masks = self._groups
+        x = m.cols["x"][self._whole]  # (n, S)
+        fix = ~(allowed[:, 1:].astype(int) @ masks[1:].astype(int) > 0)  # (S, n): no allowed group holds w
+        cols = x.T[fix].astype(np.int32)
+        hi = np.asarray(h.getLp().col_upper_)[cols]
+        h.changeColsBounds(cols.size, cols, np.zeros(cols.size), np.zeros(cols.size))
+        # the other groups not allowed, where none of their jobs is fixed at 0 already
+        site, grp = np.nonzero(~allowed & ~(fix.astype(int) @ masks.T.astype(int) > 0))
+        n, first = site.size, h.getNumRow()
+        if n:
+            sign = np.where(masks[grp], 1.0, -1.0)  # (n, jobs)
+            idx = x.T[site].astype(np.int32)
+            starts = (np.arange(n) * idx.shape[1]).astype(np.int32)
+            h.addRows(n, np.full(n, -INF), masks[grp].sum(axis=1) - 1.0, idx.size, starts, idx.ravel(),
+                      sign.ravel())
+        self._screened = (np.arange(first, first + n, dtype=np.int32), cols, hi)
+        return int(cols.size), int(n)
 
     def exact_values(self, values: np.ndarray, ev: Evaluation | None = None) -> np.ndarray:
         ev = self.evaluate(values, relevant_credits(self.obj)) if ev is None else ev
@@ -973,22 +1098,27 @@ class Decomposition:
     ) -> HourlyRaw:
         """Cut until the plan is proven within ``rel_gap`` (or the limits are hit).
 
-        With batteries, the plan without any battery is solved first when the objective or a
-        limit uses a credit that no such solve has cut yet (its master needs no dispatch LP:
-        about as fast as the model without storage, and its LP rounds cut the credit where the
-        MIP rounds with batteries would find its cuts one plan at a time: on the default scenario
-        with 400 MWh per site, least cost after least CO2 took 62 MIP rounds and 82 s without
-        it, 1 round and 17 s with it). Its plan is a candidate incumbent (E = 0 is allowed, so
-        it is a plan of this model too); its bound is not used. With a time limit it gets at
-        most half of it. Solved again for each objective with its limits (tried: the front's
-        capped points then opened no battery-less site whose CO2 credit was overstated, but
-        the pass itself took 18-141 s at a cap on the 16,000-row master, and the whole front
+        With batteries, the plan without any battery is solved first when the objective or a limit
+        uses a credit that no such solve without a CO2 cap or budget has cut yet (its master needs
+        no dispatch LP: about as fast as the model without storage, and its LP rounds cut the
+        credit where the MIP rounds with batteries would find its cuts one plan at a time: on the
+        default scenario with 400 MWh per site, least cost after least CO2 took 62 MIP rounds and
+        82 s without it, 1 round and 17 s with it). Its plan is a candidate incumbent (E = 0 is
+        allowed, so it is a plan of this model too); its bound is not used. With a time limit it
+        gets at most half of it. Solved again for each objective with its limits (tried: the
+        front's capped points then opened no battery-less site whose CO2 credit was overstated,
+        but the pass itself took 18-141 s at a cap on the 16,000-row master, and the whole front
         330-438 s in five runs against 384.5 s, one point once at the 300 s limit): not on."""
         t0 = t_start = time.perf_counter()
         first_plan_s = 0.0
         uses = set(relevant_credits(self.obj))
         if self.oracle is not None and not self._battery_off and not uses <= self._credits_without_battery:
-            self._credits_without_battery |= uses
+            if self.obj.co2_cap_t is None and self.obj.budget_usd is None:
+                # only a pass without a cap or budget counts: one under a tight cap cuts the
+                # credits near its few plans (the front's lexicographic end, started beside
+                # the least-cost end, once took the cost credit's pass: least cost then took 66
+                # MIP rounds and 134.6 s, against 1 round and 15.5 s after its own pass)
+                self._credits_without_battery |= uses
             self._battery_off = True
             E = self.m.cols["E"].astype(np.int32)
             ub = np.asarray(self.h.getLp().col_upper_)[E]
@@ -1028,6 +1158,7 @@ class Decomposition:
         mip_skipped = False
         lp_point = lp_final = None  # (objective, reduced costs, point) of an LP master's optimum
         n_fixed = 0
+        screened = (0, 0)  # (columns fixed, rows added) by _screen
         # every time check of this solve against one end (the limit less its reserve)
         end = None if time_limit_s is None else t0 + time_limit_s * (1 - TIME_RESERVE_SHARE)
 
@@ -1075,6 +1206,8 @@ class Decomposition:
                 if time_left() < MIP_START_FACTOR * master_s:
                     mip_skipped = True
                     break
+            if phase == "mip":
+                screened = self._screen(best_obj if best is not None else None)
             if phase == "mip" and lp_final is not None and best is not None:
                 n_fixed = self._fix_by_reduced_cost(*lp_final, best_obj, int_cols)
             if phase == "mip":
@@ -1110,6 +1243,11 @@ class Decomposition:
                     highspy.HighsModelStatus.kInfeasible,
                     highspy.HighsModelStatus.kUnboundedOrInfeasible,
                 ):
+                    if self._screened is not None and best is not None:
+                        # the screened master holds no plan better than the incumbent that
+                        # keeps the limits (_screen): the incumbent is optimal
+                        bound, status = best_obj, "optimal"
+                        break
                     self._relax(int_cols)
                     return HourlyRaw("infeasible", None, None, None, None, time.perf_counter() - t_start,
                                      rounds, self.n_cuts)
@@ -1194,7 +1332,8 @@ class Decomposition:
         solve_s = time.perf_counter() - t_start  # the plan without battery's solve included
         detail = {"worst_credit_violation": worst, "lp_rounds": phase_rounds["lp"],
                   "mip_rounds": phase_rounds["mip"], "lp_s": phase_s["lp"], "mip_s": phase_s["mip"],
-                  "mip_skipped": mip_skipped, "fixed_by_reduced_cost": n_fixed}
+                  "mip_skipped": mip_skipped, "fixed_by_reduced_cost": n_fixed,
+                  "screened_columns": screened[0], "screened_rows": screened[1]}
         if self.oracle is not None:
             st = self.oracle.stats
             detail["plan_without_battery_s"] = first_plan_s
@@ -1295,6 +1434,12 @@ class Decomposition:
             cols, lo, hi = self._saved_bounds
             self.h.changeColsBounds(cols.size, cols, lo, hi)
             self._saved_bounds = None
+        if self._screened is not None:  # after the reduced-cost fixing's bounds: it saved them screened
+            rows, cols, hi = self._screened
+            self.h.changeColsBounds(cols.size, cols, np.asarray(self.h.getLp().col_lower_)[cols], hi)
+            if rows.size:
+                self.h.deleteRows(rows.size, rows)
+            self._screened = None
         self.h.stopCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
         if int_cols.size:
             self.h.changeColsIntegrality(
