@@ -883,6 +883,43 @@ def test_carried_value_cuts_hold_at_the_explicit_optimum_once_per_load(seed):
     assert carried > 0
 
 
+def test_while_screening_a_load_is_carried_only_to_the_sites_that_may_hold_its_jobs():
+    """With placements screened (``_allowed``: which whole-job groups each site may hold), the
+    load of an open battery site goes only to the sites allowed its group of whole jobs; once
+    the screening is over, the same load goes to the other battery sites, and to no site twice."""
+    p = random_hourly_problem(6, 3, 96, 3, storage=True, max_sites=2, splittable_share=0.0)
+    obj = Objective("min_co2")
+    ex, _ = solve_explicit(p, obj, rel_gap=1e-10)
+    dec = Decomposition(p, obj)
+    x = ex.values[: dec.m.n_cols]
+    sites = dec._value_sites(x)
+    assert sites.size >= 1
+    s = int(sites[0])
+    x[dec.m.cols["y"]] = 0.0
+    x[dec.m.cols["y"][s]] = 1.0  # only site s open
+    held = x[dec.m.cols["x"][dec._whole, s]] > 0.5
+    group = int(held @ (1 << np.arange(dec._whole.size)))
+    assert group > 0
+    battery = np.flatnonzero(p.battery_sites)
+    allowed = np.ones((p.n_sites, dec._groups.shape[0]), bool)
+    allowed[battery[::2], group] = False  # every other battery site may not hold the group
+    seen = []
+    real = Decomposition._value_cuts_at_load
+
+    def record(self, it_mw, search_tol, deadline, presence, sites=None):
+        seen.append(sorted(sites.tolist()))
+        return real(self, it_mw, search_tol, deadline, presence, sites)
+
+    dec._value_cuts_at_load = record.__get__(dec)
+    dec._allowed = allowed
+    first = dec.carry_value_cuts(x)
+    assert seen == [sorted(battery[1::2].tolist())] and first == len(seen[0])
+    dec._allowed = None
+    second = dec.carry_value_cuts(x)
+    assert seen[1] == sorted(battery[::2].tolist()) and second == len(seen[1])
+    assert dec.carry_value_cuts(x) == 0
+
+
 def test_plan_without_battery_is_solved_once_per_new_credit_on_a_persistent_master():
     """A master with batteries solves the plan without battery before the first solve whose
     objective or limit uses a credit no such solve *without a cap or budget* has cut: least CO2

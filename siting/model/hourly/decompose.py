@@ -148,6 +148,8 @@ SEED_SHARE = 0.5
 # the threshold (incumbent, cap or budget) by more than this (relative), so that a plan that meets
 # a limit to its tolerance (LIMIT_TOL) is never taken out
 SCREEN_TOL = 1e-6
+# share of rel_gap kept back from the master's own gap (see Decomposition.solve)
+MIP_GAP_MARGIN = 0.1
 # a presence cut is added only when its bound beats the site's last one for that workload and
 # objective by this much (relative): the rows differ only in that bound
 PRESENCE_TOL = 1e-9
@@ -341,7 +343,7 @@ class Decomposition:
         self._presence_lb: dict = {}  # (site, objective) -> the largest presence bound so far, by workload
         self.carry_values = True
         self.search_threads = 1  # threads of the value-cut searches (set by solve from its threads)
-        self._carried: set = set()  # the (objective's _value_key, IT load) pairs carried (carry_value_cuts)
+        self._carried: set = set()  # ((objective's _value_key, IT load), site) carried (carry_value_cuts)
         # screening (see _screen): every whole-job group's IT load (MW by segment), and per
         # objective (its cost vector's bytes) the best bound so far on each site's part with
         # exactly that group there (shared by clones, like the presence bounds)
@@ -350,6 +352,7 @@ class Decomposition:
         self._groups = group_masks(whole.size) if 1 <= whole.size <= MAX_JOBS else None
         self._group_lb: dict = {}
         self._screened = None  # (rows added, x columns fixed, their upper bounds) for this solve
+        self._allowed = None  # (S, groups) which whole-job groups each site may hold in this solve
 
     def clone(self) -> Decomposition:
         """A second master with this one's rows (every cut so far), objective, limits, basis
@@ -389,7 +392,7 @@ class Decomposition:
         other._seeded, other._presence_lb = self._seeded, self._presence_lb
         other._carried, other._credits_without_battery = self._carried, self._credits_without_battery
         other._group_lb = self._group_lb
-        other._screened = None
+        other._screened = other._allowed = None
         if self.oracle is not None:
             other.oracle = self.oracle.fresh()
         other._saved_bounds = None
@@ -780,11 +783,12 @@ class Decomposition:
         return added
 
     def _value_cuts_at_load(self, it_mw: np.ndarray, search_tol: float, deadline: float | None,
-                            presence: bool) -> int:
-        """A value cut at every battery site for the IT load ``it_mw`` (MW by segment), each
-        site open with its battery at its potential (:meth:`add_value_cuts`, every cut added)."""
+                            presence: bool, sites: np.ndarray | None = None) -> int:
+        """A value cut at every battery site (or at ``sites``, battery sites) for the IT load
+        ``it_mw`` (MW by segment), each site open with its battery at its potential
+        (:meth:`add_value_cuts`, every cut added)."""
         p, m = self.p, self.m
-        battery = np.flatnonzero(self.storage_sites)
+        battery = np.flatnonzero(self.storage_sites) if sites is None else np.asarray(sites, dtype=np.int64)
         pue = p.sites["pue"].to_numpy(float)
         v = np.zeros(m.n_cols)
         v[m.cols["lam"][battery]] = pue[battery, None] * it_mw[None, :]
@@ -868,22 +872,32 @@ class Decomposition:
 
     def carry_value_cuts(self, values: np.ndarray, deadline: float | None = None) -> int:
         """Value cuts at every battery site for the IT load of each open battery site of
-        ``values`` (once per load and objective): a MIP round's plan that overstates a site's value at a
-        load mix the seeds did not cover (e.g. the 8B job with most of the fine-tuning sweep)
-        was followed by plans with the same mix at one new site after another. Every cut is
-        valid everywhere (:meth:`add_value_cuts`). Returns the number of cuts added."""
+        ``values`` (once per load, objective and site): a MIP round's plan that overstates a
+        site's value at a load mix the seeds did not cover (e.g. the 8B job with most of the
+        fine-tuning sweep) was followed by plans with the same mix at one new site after
+        another. While the solve screens placements (:meth:`_screen`), only to the sites that
+        may hold that load's whole jobs (elsewhere the cut cannot matter to this solve; another
+        solve may still carry the load there). Every cut is valid everywhere
+        (:meth:`add_value_cuts`). Returns the number of cuts added."""
         objective = self._value_key()
         if objective is None:
             return 0
+        m = self.m
         pue = self.p.sites["pue"].to_numpy(float)
+        battery = np.flatnonzero(self.storage_sites)
         added = 0
         for s in self._value_sites(values):
-            it = values[self.m.cols["lam"][s]] / pue[s]
+            it = values[m.cols["lam"][s]] / pue[s]
             key = (objective, tuple(np.round(it, 6)))
-            if key in self._carried:
+            targets = battery
+            if self._allowed is not None:
+                group = int((values[m.cols["x"][self._whole, s]] > 0.5) @ (1 << np.arange(self._whole.size)))
+                targets = targets[self._allowed[targets, group]]
+            targets = np.array([t for t in targets if (key, int(t)) not in self._carried], dtype=np.int64)
+            if targets.size == 0:
                 continue
-            self._carried.add(key)
-            added += self._value_cuts_at_load(it, SEED_TOL, deadline, presence=False)
+            self._carried.update((key, int(t)) for t in targets)
+            added += self._value_cuts_at_load(it, SEED_TOL, deadline, presence=False, sites=targets)
         return added
 
     def _presence_rows(self, s: int, cut, w: np.ndarray) -> int:
@@ -981,6 +995,7 @@ class Decomposition:
                 allowed &= allowed_groups(table, limit + SCREEN_TOL * max(1.0, abs(limit)))
         if allowed.all():
             return 0, 0
+        self._allowed = allowed
         masks = self._groups
         x = m.cols["x"][self._whole]  # (n, S)
         fix = ~(allowed[:, 1:].astype(int) @ masks[1:].astype(int) > 0)  # (S, n): no allowed group holds w
@@ -1138,7 +1153,10 @@ class Decomposition:
         h, m = self.h, self.m
         names = relevant_credits(self.obj)
         limits = self._limits()
-        h.setOptionValue("mip_rel_gap", float(rel_gap))
+        # the master's gap a little below rel_gap: the plan's exact objective may pass the
+        # master's by what its credits may be overstated (CUT_TOL each; the default front's
+        # fourth cap once ended "optimal" at a gap of 1.0058e-4 against 1e-4)
+        h.setOptionValue("mip_rel_gap", float(rel_gap) * (1 - MIP_GAP_MARGIN))
         h.setOptionValue(
             "mip_pscost_minreliable",
             PSCOST_MINRELIABLE_NO_BATTERY if self.oracle is None else PSCOST_MINRELIABLE_DEFAULT,
@@ -1285,9 +1303,13 @@ class Decomposition:
                     added += self.add_value_cuts(x, self._value_sites(x))
                     if self.carry_values:
                         added += self.carry_value_cuts(x, None if end is None else end - after_master_s)
-                if phase == "mip" and self.polish_mip and self.oracle is None and added:
+                if phase == "mip" and self.polish_mip and added and (
+                    self.oracle is None or self._value_sites(x).size == 0
+                ):
                     # the round's plan with its integer decisions kept (the plans HiGHS reports
-                    # while polishing are that plan's, not new ones: kept out of the pool)
+                    # while polishing are that plan's, not new ones: kept out of the pool); with
+                    # batteries only for a plan with none in use (the front's capped points),
+                    # whose LP rounds need no dispatch LP
                     pool, self._pool = self._pool, []
                     self._polish(x, int_cols, names, consider, None if end is None else end - after_master_s)
                     self._pool = pool
@@ -1439,7 +1461,7 @@ class Decomposition:
             self.h.changeColsBounds(cols.size, cols, np.asarray(self.h.getLp().col_lower_)[cols], hi)
             if rows.size:
                 self.h.deleteRows(rows.size, rows)
-            self._screened = None
+            self._screened = self._allowed = None
         self.h.stopCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
         if int_cols.size:
             self.h.changeColsIntegrality(
