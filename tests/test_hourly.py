@@ -884,7 +884,7 @@ def test_carried_value_cuts_hold_at_the_explicit_optimum_once_per_load(seed):
 
 
 def test_while_screening_a_load_is_carried_only_to_the_sites_that_may_hold_its_jobs():
-    """With placements screened (``_allowed``: which whole-job groups each site may hold), the
+    """With placements screened (``_allowed_now``: which whole-job groups each site may hold), the
     load of an open battery site goes only to the sites allowed its group of whole jobs; once
     the screening is over, the same load goes to the other battery sites, and to no site twice."""
     p = random_hourly_problem(6, 3, 96, 3, storage=True, max_sites=2, splittable_share=0.0)
@@ -911,10 +911,10 @@ def test_while_screening_a_load_is_carried_only_to_the_sites_that_may_hold_its_j
         return real(self, it_mw, search_tol, deadline, presence, sites)
 
     dec._value_cuts_at_load = record.__get__(dec)
-    dec._allowed = allowed
+    dec._allowed_now = allowed
     first = dec.carry_value_cuts(x)
     assert seen == [sorted(battery[1::2].tolist())] and first == len(seen[0])
-    dec._allowed = None
+    dec._allowed_now = None
     second = dec.carry_value_cuts(x)
     assert seen[1] == sorted(battery[::2].tolist()) and second == len(seen[1])
     assert dec.carry_value_cuts(x) == 0

@@ -145,3 +145,25 @@ def test_screening_keeps_the_optimum_with_storage_and_is_undone_after_the_solve(
             assert (np.asarray(dec.h.getLp().col_upper_)[x] == 1.0).all()
             assert not site_rows_on_placements_only(dec)
     assert sum(cols for cols, _ in screened) > 0 and sum(rows for _, rows in screened) > 0
+
+
+def test_seeding_skips_the_sites_screened_out_and_seeds_them_when_a_later_solve_allows_them():
+    """Under a CO2 cap at the least CO2, the cost objective's value cuts are seeded only where
+    the whole jobs may be (fewer cuts than loads x battery sites); without the cap the rest are
+    seeded, each (load, site) once in all."""
+    from siting.model.hourly.decompose import Decomposition
+    from siting.model.hourly.problem import Objective
+    from siting.model.hourly.testing import random_hourly_problem
+    from tests.hourly_reference import reference_solve
+
+    p = random_hourly_problem(6, 3, 96, 3, storage=True, max_sites=2, splittable_share=0.0)
+    n_all = (len(p.workloads) + 1) * int(p.battery_sites.sum())
+    least = reference_solve(p, "min_co2")["co2_t"]
+    dec = Decomposition(p, Objective("min_co2"))
+    assert dec.seed_value_cuts() == n_all  # nothing to screen by yet
+    dec.set_objective(Objective("min_cost", co2_cap_t=least * (1 + 1e-4)))
+    capped = dec.seed_value_cuts()
+    assert 0 < capped < n_all
+    dec.set_objective(Objective("min_cost"))
+    assert dec.seed_value_cuts() == n_all - capped
+    assert dec.seed_value_cuts() == 0

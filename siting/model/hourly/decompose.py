@@ -352,7 +352,7 @@ class Decomposition:
         self._groups = group_masks(whole.size) if 1 <= whole.size <= MAX_JOBS else None
         self._group_lb: dict = {}
         self._screened = None  # (rows added, x columns fixed, their upper bounds) for this solve
-        self._allowed = None  # (S, groups) which whole-job groups each site may hold in this solve
+        self._allowed_now = None  # (S, groups) which whole-job groups each site may hold in this solve
 
     def clone(self) -> Decomposition:
         """A second master with this one's rows (every cut so far), objective, limits, basis
@@ -392,7 +392,7 @@ class Decomposition:
         other._seeded, other._presence_lb = self._seeded, self._presence_lb
         other._carried, other._credits_without_battery = self._carried, self._credits_without_battery
         other._group_lb = self._group_lb
-        other._screened = other._allowed = None
+        other._screened = other._allowed_now = None
         if self.oracle is not None:
             other.oracle = self.oracle.fresh()
         other._saved_bounds = None
@@ -756,7 +756,8 @@ class Decomposition:
         part = self.objective_site_part()
         return None if part is None else (part[0].tobytes(), part[1].tobytes())
 
-    def seed_value_cuts(self, tol: float = SEED_TOL, deadline: float | None = None) -> int:
+    def seed_value_cuts(self, tol: float = SEED_TOL, deadline: float | None = None,
+                        incumbent: float | None = None) -> int:
         """Value cuts (:meth:`add_value_cuts`) at every battery site, once per objective, for
         each workload alone there and all of them together, each with the battery at its
         potential. The master's rounds otherwise open a new site each time, where its
@@ -771,14 +772,41 @@ class Decomposition:
         7-point front) gave 154 s against 180 s in one run each, within the run-to-run spread
         of the capped points (6-47 s), so it is not on. ``tol``: the search for the best
         procurement stops this close (relative) to its bound; ``deadline`` (``perf_counter``
-        seconds): no site is searched after it (the objective counts as seeded)."""
+        seconds): no site is searched after it (the objective counts as seeded there).
+
+        Once per objective, load and site: the whole jobs' loads first, largest first, and
+        after each load only at the sites that may hold it in this solve (:meth:`_allowed`,
+        with ``incumbent`` the solve's incumbent objective and its CO2 cap and budget; the
+        bounds of the loads seeded so far screen the next): a load that a later solve allows at
+        more sites is seeded there then. Default scenario with 400 MWh per site: the front's
+        lexicographic end (cap within 1e-4 of the least CO2) seeded the 405B job at 2 sites."""
         key = self._value_key()
-        if key is None or key in self._seeded:
+        if key is None:
             return 0
-        self._seeded.add(key)
-        coef = self.p.it_mw_by_segment  # (W, J) MW of each workload by segment
-        added = sum(self._value_cuts_at_load(load, tol, deadline, presence=True)
-                    for load in (*coef, coef.sum(axis=0)))
+        p = self.p
+        coef = p.it_mw_by_segment  # (W, J) MW of each workload by segment
+        loads = [*coef, coef.sum(axis=0)]
+        whole = np.zeros(len(loads), bool)
+        whole[self._whole] = True
+        energy = coef @ p.segments.hours
+        order = sorted(range(len(coef)), key=lambda i: (not whole[i], -energy[i])) + [len(coef)]
+        bit = {int(w): 1 << k for k, w in enumerate(self._whole)}
+        battery = np.flatnonzero(self.storage_sites)
+        added = 0
+        for i in order:
+            targets = battery
+            allowed = self._allowed(incumbent) if (i in bit or i == len(coef)) and self._whole.size else None
+            if allowed is not None:
+                if i in bit:  # the sites where some group with this job may be
+                    holds = (np.arange(allowed.shape[1]) & bit[i]) > 0
+                    targets = targets[allowed[targets][:, holds].any(axis=1)]
+                else:  # every workload: the sites that may hold every whole job
+                    targets = targets[allowed[targets, -1]]
+            targets = np.array([t for t in targets if (key, i, int(t)) not in self._seeded], dtype=np.int64)
+            if targets.size == 0:
+                continue
+            self._seeded.update((key, i, int(t)) for t in targets)
+            added += self._value_cuts_at_load(loads[i], tol, deadline, presence=True, sites=targets)
         self.value_stats["seeded"] += added
         return added
 
@@ -890,9 +918,9 @@ class Decomposition:
             it = values[m.cols["lam"][s]] / pue[s]
             key = (objective, tuple(np.round(it, 6)))
             targets = battery
-            if self._allowed is not None:
+            if self._allowed_now is not None:
                 group = int((values[m.cols["x"][self._whole, s]] > 0.5) @ (1 << np.arange(self._whole.size)))
-                targets = targets[self._allowed[targets, group]]
+                targets = targets[self._allowed_now[targets, group]]
             targets = np.array([t for t in targets if (key, int(t)) not in self._carried], dtype=np.int64)
             if targets.size == 0:
                 continue
@@ -967,20 +995,15 @@ class Decomposition:
         np.maximum(table[s], lb, out=table[s])
         table[s, 0] = 0.0
 
-    def _screen(self, incumbent: float | None) -> tuple[int, int]:
-        """Take out of the master, for this solve, every whole-job placement no plan can have
-        that beats ``incumbent`` (the objective's exact value) and keeps the CO2 cap and the
-        budget (:mod:`siting.model.hourly.screening`, on the bounds the value cuts gave on each
-        site's part of that objective, of the plan's tCO2e and of its cost): ``x_ws`` fixed at 0
-        where no allowed group at s holds w, and a row ``sum_{w in g} x_ws - sum_{w not in g}
-        x_ws <= |g| - 1`` for each other group g not allowed at s. Valid for this solve only
-        (this objective, incumbent and limits): undone by :meth:`_relax`. Returns (columns
-        fixed, rows added)."""
+    def _allowed(self, incumbent: float | None) -> np.ndarray | None:
+        """(S, groups) bool: which groups of whole jobs each site may hold in a plan that beats
+        ``incumbent`` (the objective's exact value) and keeps the CO2 cap and the budget, by the
+        bounds so far (:mod:`siting.model.hourly.screening`); None when nothing is screened."""
         from siting.model.hourly.formulation import co2_terms, cost_terms
 
-        if self._groups is None or self._battery_off or self._screened is not None:
-            return 0, 0
-        m, p, h = self.m, self.p, self.h
+        if self._groups is None or self._battery_off:
+            return None
+        m, p = self.m, self.p
         tests = []
         if incumbent is not None and math.isfinite(incumbent):
             tests.append((m.cost, incumbent))
@@ -993,9 +1016,24 @@ class Decomposition:
             table = self._group_lb.get(vec.tobytes())
             if table is not None:
                 allowed &= allowed_groups(table, limit + SCREEN_TOL * max(1.0, abs(limit)))
-        if allowed.all():
+        return None if allowed.all() else allowed
+
+    def _screen(self, incumbent: float | None) -> tuple[int, int]:
+        """Take out of the master, for this solve, every whole-job placement no plan can have
+        that beats ``incumbent`` (the objective's exact value) and keeps the CO2 cap and the
+        budget (:mod:`siting.model.hourly.screening`, on the bounds the value cuts gave on each
+        site's part of that objective, of the plan's tCO2e and of its cost): ``x_ws`` fixed at 0
+        where no allowed group at s holds w, and a row ``sum_{w in g} x_ws - sum_{w not in g}
+        x_ws <= |g| - 1`` for each other group g not allowed at s. Valid for this solve only
+        (this objective, incumbent and limits): undone by :meth:`_relax`. Returns (columns
+        fixed, rows added)."""
+        if self._groups is None or self._battery_off or self._screened is not None:
             return 0, 0
-        self._allowed = allowed
+        m, h = self.m, self.h
+        allowed = self._allowed(incumbent)
+        if allowed is None:
+            return 0, 0
+        self._allowed_now = allowed
         masks = self._groups
         x = m.cols["x"][self._whole]  # (n, S)
         fix = ~(allowed[:, 1:].astype(int) @ masks[1:].astype(int) > 0)  # (S, n): no allowed group holds w
@@ -1204,7 +1242,8 @@ class Decomposition:
         phases = ("lp", "mip") if int_cols.size else ("lp",)
         if self.oracle is not None and not self._battery_off and self.value_cuts:
             now = time.perf_counter()
-            self.seed_value_cuts(deadline=None if end is None else now + SEED_SHARE * (end - now))
+            self.seed_value_cuts(deadline=None if end is None else now + SEED_SHARE * (end - now),
+                                 incumbent=best_obj if best is not None else None)
         if self.oracle is not None and not self._battery_off and self.plans and int_cols.size:
             # with batteries the LP rounds are slow (a fractional plan puts a battery at many
             # sites, each a dispatch LP) and the plan without battery's rounds already cut
@@ -1461,7 +1500,7 @@ class Decomposition:
             self.h.changeColsBounds(cols.size, cols, np.asarray(self.h.getLp().col_lower_)[cols], hi)
             if rows.size:
                 self.h.deleteRows(rows.size, rows)
-            self._screened = self._allowed = None
+            self._screened = self._allowed_now = None
         self.h.stopCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
         if int_cols.size:
             self.h.changeColsIntegrality(
