@@ -400,6 +400,18 @@ def test_capacity_rows_only_for_maximal_segments(seed):
     assert m.rows["gpu_capacity"].size == p.n_sites * keep.size
 
 
+def overstated_point(dec, s: int, name: str, rng):
+    """A master point with only site ``s`` loaded and supplied (random lam and P, no battery)
+    and its credit ``name`` claimed far above anything: (values, lam, P)."""
+    m = dec.m
+    values = np.zeros(m.n_cols)
+    lam = rng.uniform(0.5, 2.0, size=m.cols["lam"].shape[1])
+    P = rng.uniform(0.0, 2.0, size=m.cols["P"].shape[1])
+    values[m.cols["lam"][s]], values[m.cols["P"][s]] = lam, P
+    values[m.cols[name][s]] = 1e9
+    return values, lam, P
+
+
 def test_transferred_cuts_are_valid_everywhere_and_tight_at_their_point():
     """A point where one site's credit is overstated is carried to the other sites: each cut
     added is ``cred_s <= a . lam_s + b . P_s``, never below the site's exact credit
@@ -409,11 +421,7 @@ def test_transferred_cuts_are_valid_everywhere_and_tight_at_their_point():
     dec = Decomposition(p, Objective("min_cost"))
     m, h = dec.m, dec.h
     rng = np.random.default_rng(0)
-    values = np.zeros(m.n_cols)
-    lam = rng.uniform(0.5, 2.0, size=m.cols["lam"].shape[1])
-    P = rng.uniform(0.0, 2.0, size=m.cols["P"].shape[1])
-    values[m.cols["lam"][3]], values[m.cols["P"][3]] = lam, P
-    values[m.cols["cred_cost"][3]] = 1e9  # overstated at site 3
+    values, lam, P = overstated_point(dec, 3, "cred_cost", rng)
     rows_before = h.getNumRow()
     added = dec.transfer_cuts(values, ["cred_cost"], per_point=4)
     assert 1 <= added <= 4 and h.getNumRow() == rows_before + added
@@ -460,11 +468,7 @@ def test_points_without_battery_in_use_are_carried_to_battery_sites_valid_for_ev
     dec = Decomposition(p, Objective("min_cost", co2_cap_t=1e9))
     m, h = dec.m, dec.h
     rng = np.random.default_rng(0)
-    values = np.zeros(m.n_cols)
-    lam = rng.uniform(0.5, 2.0, size=m.cols["lam"].shape[1])
-    P = rng.uniform(0.0, 2.0, size=m.cols["P"].shape[1])
-    values[m.cols["lam"][3]], values[m.cols["P"][3]] = lam, P
-    values[m.cols["cred_co2"][3]] = 1e9  # overstated at site 3, E = 0
+    values, lam, P = overstated_point(dec, 3, "cred_co2", rng)  # E = 0 there
     rows_before = h.getNumRow()
     added = dec.transfer_cuts(values, ["cred_co2"], per_point=3)
     assert 1 <= added <= 3 and h.getNumRow() == rows_before + added
