@@ -83,6 +83,11 @@ go to 2 sites of 236, and that point took 41-48 s instead of 93-117 s; at the ca
 to 60-80. Those capped points have no battery in use, so their plans' overstated credits at
 E = 0 are carried to the other sites too, battery sites included (:meth:`transfer_cuts`):
 5-13 MIP rounds a point instead of 9-21; the whole front with min CO2, 288.9 s against 344 s.
+Then, in turn: such plans polished like those without batteries (186.2 s with the next two),
+loads carried only where screening lets their whole jobs be (least CO2 76.1 s instead of
+98-105 s), seeds likewise per (objective, load, site) (159.6 s; least CO2 60.4 s), and the
+masters whose incumbent has no battery in use branched with pscost 0 (133.0 s; 162.8 s in
+the bench's run).
 
 One reduction, on only where it is valid (:func:`battery_at_potential`: ``min_co2`` without a
 budget): every open site's battery at its potential. On the default scenario with 400 MWh per
