@@ -129,8 +129,8 @@ def test_screening_keeps_the_optimum_with_storage_and_is_undone_after_the_solve(
         return out
 
     monkeypatch.setattr(Decomposition, "_screen", record)
-    for seed in (3, 5, 7):
-        p = random_hourly_problem(6, 3, 96, seed, storage=True, max_sites=2, splittable_share=0.0)
+    for seed, split in ((3, 0.0), (5, 0.0), (7, 0.0), (8, 0.3), (11, 0.3)):  # 8, 11: splittable jobs too
+        p = random_hourly_problem(6, 3, 96, seed, storage=True, max_sites=2, splittable_share=split)
         free, clean = reference_solve(p, "min_cost"), reference_solve(p, "min_co2")
         cap = 0.5 * (free["co2_t"] + clean["co2_t"])
         dec = Decomposition(p, Objective("min_co2"))

@@ -150,8 +150,10 @@ SEED_TOL = 1e-4
 # least CO2, 60 s: seeding to the limit left no MIP round and no bound)
 SEED_SHARE = 0.5
 # screening (siting.model.hourly.screening): a placement is taken out only when its bound passes
-# the threshold (incumbent, cap or budget) by more than this (relative), so that a plan that meets
-# a limit to its tolerance (LIMIT_TOL) is never taken out
+# the threshold (incumbent, cap or budget) by more than this (relative). An incumbent that keeps a
+# cap or budget only to its tolerance (_limit_slack, which grows with the credits) may be taken
+# out with it: the master's own limit row excludes it as well, and a screened master left with
+# no plan returns the incumbent as optimal (Decomposition.solve)
 SCREEN_TOL = 1e-6
 # share of rel_gap kept back from the master's own gap (see Decomposition.solve)
 MIP_GAP_MARGIN = 0.1
@@ -1304,6 +1306,7 @@ class Decomposition:
                 if ms == highspy.HighsModelStatus.kNotset:
                     # HiGHS did not solve at all, e.g. when the master's `threads` differs from its
                     # thread's scheduler: without this the solve ended "feasible" with no bound
+                    self._relax(int_cols)  # no screening or fixing left for a later solve
                     raise RuntimeError(
                         "HiGHS did not solve the master (status Not Set); its threads option is "
                         f"{h.getOptionValue('threads')[1]} (a scheduler of another size may run here)"
@@ -1312,9 +1315,10 @@ class Decomposition:
                     highspy.HighsModelStatus.kInfeasible,
                     highspy.HighsModelStatus.kUnboundedOrInfeasible,
                 ):
-                    if self._screened is not None and best is not None:
-                        # the screened master holds no plan better than the incumbent that
-                        # keeps the limits (_screen): the incumbent is optimal
+                    if (self._screened is not None or self._saved_bounds is not None) and best is not None:
+                        # the screened (or reduced-cost fixed) master holds no plan better than
+                        # the incumbent that keeps the limits (_screen, _fix_by_reduced_cost):
+                        # the incumbent is optimal
                         bound, status = best_obj, "optimal"
                         break
                     self._relax(int_cols)

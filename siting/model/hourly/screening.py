@@ -16,7 +16,9 @@ the sum cannot stay under, no such plan exists: for the objective, the incumbent
 plan better than the incumbent puts g at s); for a CO2 cap or a budget, the limit (no plan
 keeping it does). The screened placements are taken out of the master for one solve
 (:meth:`~siting.model.hourly.decompose.Decomposition.solve`): it stays a relaxation of the plans
-that can still beat the incumbent and keep the limits, and the incumbent itself stays in it.
+that can still beat the incumbent and keep the limits. The incumbent stays in it unless it
+keeps a limit only to its tolerance; a screened master with no plan left means the incumbent is
+optimal.
 
 Groups are bit masks over the whole jobs (bit i: the i-th whole job), ``1 .. 2**n - 1``; the
 completion is a dynamic programme over subsets (3**n steps, each over every site at once), so
