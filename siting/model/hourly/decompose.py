@@ -87,7 +87,7 @@ Then, in turn: such plans polished like those without batteries (186.2 s with th
 loads carried only where screening lets their whole jobs be (least CO2 76.1 s instead of
 98-105 s), seeds likewise per (objective, load, site) (159.6 s; least CO2 60.4 s), and the
 masters whose incumbent has no battery in use branched with pscost 0 (133.0 s; 162.8 s in
-the bench's run).
+the bench's two runs: 162.8 s and 152.9 s).
 
 One reduction, on only where it is valid (:func:`battery_at_potential`: ``min_co2`` without a
 budget): every open site's battery at its potential. On the default scenario with 400 MWh per
