@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from siting.model.hourly.screening import allowed_groups, completion, group_masks
+from siting.model.hourly.screening import allowed_groups, completion, group_index, group_masks
 
 
 def partitions(jobs: list[int]):
@@ -31,6 +31,7 @@ def test_group_masks_list_every_subset_once():
     assert not masks[0].any()
     assert len({tuple(row) for row in masks}) == 8
     assert masks[5].tolist() == [True, False, True]  # bit mask 0b101
+    assert [group_index(row) for row in masks] == list(range(8))
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2, 3, 4])

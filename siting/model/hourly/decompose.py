@@ -119,7 +119,7 @@ from siting.model.hourly.formulation import CREDITS, create_model, credit_weight
 from siting.model.hourly.linear import INF, LinearModel
 from siting.model.hourly.problem import HourlyProblem, Objective
 from siting.model.hourly.rounding import round_plan
-from siting.model.hourly.screening import MAX_JOBS, allowed_groups, group_masks
+from siting.model.hourly.screening import MAX_JOBS, allowed_groups, group_index, group_masks
 from siting.model.solve import START_TUNING, new_highs, set_threads
 
 # a credit is cut when it overstates its exact value by more than this (relative); HiGHS keeps
@@ -360,6 +360,8 @@ class Decomposition:
         whole = np.flatnonzero(~p.workloads["splittable"].to_numpy(bool))
         self._whole = whole
         self._groups = group_masks(whole.size) if 1 <= whole.size <= MAX_JOBS else None
+        self._group_it_mw = (None if self._groups is None
+                             else self._groups.astype(float) @ p.it_mw_by_segment[whole])  # (groups, J)
         self._group_lb: dict = {}
         self._screened = None  # (rows added, x columns fixed, their upper bounds) for this solve
         self._allowed_now = None  # (S, groups) which whole-job groups each site may hold in this solve
@@ -796,20 +798,17 @@ class Decomposition:
         p = self.p
         coef = p.it_mw_by_segment  # (W, J) MW of each workload by segment
         loads = [*coef, coef.sum(axis=0)]
-        whole = np.zeros(len(loads), bool)
-        whole[self._whole] = True
+        position = {int(w): k for k, w in enumerate(self._whole)}  # a whole job's column in _groups
         energy = coef @ p.segments.hours
-        order = sorted(range(len(coef)), key=lambda i: (not whole[i], -energy[i])) + [len(coef)]
-        bit = {int(w): 1 << k for k, w in enumerate(self._whole)}
+        order = sorted(range(len(coef)), key=lambda i: (i not in position, -energy[i])) + [len(coef)]
         battery = np.flatnonzero(self.storage_sites)
         added = 0
         for i in order:
             targets = battery
-            allowed = self._allowed(incumbent) if (i in bit or i == len(coef)) and self._whole.size else None
+            allowed = self._allowed(incumbent) if i in position or i == len(coef) else None
             if allowed is not None:
-                if i in bit:  # the sites where some group with this job may be
-                    holds = (np.arange(allowed.shape[1]) & bit[i]) > 0
-                    targets = targets[allowed[targets][:, holds].any(axis=1)]
+                if i in position:  # the sites where some group with this job may be
+                    targets = targets[allowed[targets][:, self._groups[:, position[i]]].any(axis=1)]
                 else:  # every workload: the sites that may hold every whole job
                     targets = targets[allowed[targets, -1]]
             targets = np.array([t for t in targets if (key, i, int(t)) not in self._seeded], dtype=np.int64)
@@ -929,7 +928,7 @@ class Decomposition:
             key = (objective, tuple(np.round(it, 6)))
             targets = battery
             if self._allowed_now is not None:
-                group = int((values[m.cols["x"][self._whole, s]] > 0.5) @ (1 << np.arange(self._whole.size)))
+                group = group_index(values[m.cols["x"][self._whole, s]] > 0.5)
                 targets = targets[self._allowed_now[targets, group]]
             targets = np.array([t for t in targets if (key, int(t)) not in self._carried], dtype=np.int64)
             if targets.size == 0:
@@ -995,7 +994,7 @@ class Decomposition:
         (for :meth:`_screen`); the bound with none is 0, every part being >= 0."""
         if self._groups is None:
             return
-        lb = self._part_bound(s, cut, w, self._groups.astype(float) @ self.p.it_mw_by_segment[self._whole])
+        lb = self._part_bound(s, cut, w, self._group_it_mw)
         if lb is None:
             return
         key = self.m.cost.tobytes()
@@ -1037,14 +1036,11 @@ class Decomposition:
         x_ws <= |g| - 1`` for each other group g not allowed at s. Valid for this solve only
         (this objective, incumbent and limits): undone by :meth:`_relax`. Returns (columns
         fixed, rows added)."""
-        if self._groups is None or self._battery_off or self._screened is not None:
-            return 0, 0
-        m, h = self.m, self.h
-        allowed = self._allowed(incumbent)
+        allowed = None if self._screened is not None else self._allowed(incumbent)
         if allowed is None:
             return 0, 0
         self._allowed_now = allowed
-        masks = self._groups
+        m, h, masks = self.m, self.h, self._groups
         x = m.cols["x"][self._whole]  # (n, S)
         fix = ~(allowed[:, 1:].astype(int) @ masks[1:].astype(int) > 0)  # (S, n): no allowed group holds w
         cols = x.T[fix].astype(np.int32)

@@ -39,6 +39,11 @@ def group_masks(n_jobs: int) -> np.ndarray:
     return ((g[:, None] >> np.arange(n_jobs)[None, :]) & 1).astype(bool)
 
 
+def group_index(held: np.ndarray) -> int:
+    """The group (bit mask, as in :func:`group_masks`) of the whole jobs ``held`` (n,) bool."""
+    return int(np.asarray(held, bool) @ (1 << np.arange(np.size(held))))
+
+
 def completion(best: np.ndarray) -> np.ndarray:
     """``out[:, R]``: the least ``sum_h best[:, h]`` over partitions of the jobs in mask R into
     groups h (``best``: (S, 2**n), per row its own table; column 0 unused)."""
