@@ -16,7 +16,7 @@ from scipy.optimize import linprog
 from siting.model.hourly.decompose import CREDITS, Decomposition, solve_explicit
 from siting.model.hourly.optimize import optimize_hourly
 from siting.model.hourly.problem import Objective
-from siting.model.hourly.testing import random_hourly_problem
+from siting.model.hourly.testing import master_rows, random_hourly_problem
 from siting.timegrid import TimeGrid
 from tests.hourly_reference import reference_solve
 
@@ -430,13 +430,9 @@ def test_transferred_cuts_are_valid_everywhere_and_tight_at_their_point():
     def exact(s, lam_s, P_s):
         return float(v[s] @ np.minimum(lam_s[p.segments.of_hour], P_s @ p.cf[s]))
 
-    lp = h.getLp()
-    A = lp.a_matrix_
     col_site = {int(c): s for s, c in enumerate(m.cols["cred_cost"])}
     rows = np.arange(rows_before, rows_before + added)
-    # the row-wise coefficients of the new rows, read back from HiGHS
-    csc = sp.csc_matrix((np.asarray(A.value_), np.asarray(A.index_), np.asarray(A.start_)),
-                        shape=(h.getNumRow(), m.n_cols)).tocsr()
+    csc, _, _ = master_rows(h)  # the row-wise coefficients of the new rows, read back from HiGHS
     seen = set()
     for r in rows:
         row = csc.getrow(int(r))
@@ -474,9 +470,7 @@ def test_points_without_battery_in_use_are_carried_to_battery_sites_valid_for_ev
     assert 1 <= added <= 3 and h.getNumRow() == rows_before + added
     v = dec.weights["cred_co2"]
     L = lam[p.segments.of_hour]
-    a_m = h.getLp().a_matrix_
-    csr = sp.csc_matrix((np.asarray(a_m.value_), np.asarray(a_m.index_), np.asarray(a_m.start_)),
-                        shape=(h.getNumRow(), m.n_cols)).tocsr()
+    csr, _, _ = master_rows(h)
     col_site = {int(c): s for s, c in enumerate(m.cols["cred_co2"])}
     for r in range(rows_before, rows_before + added):
         row = csr.getrow(r)
@@ -563,10 +557,7 @@ def test_each_binary_fixed_by_reduced_cost_cannot_beat_the_cutoff():
     # a cutoff that the rule should split: half the binaries at 0 can beat it by their reduced cost
     cutoff = float(np.median(z + d[at_zero]))
     lp = h.getLp()
-    n_rows, n_cols = h.getNumRow(), h.getNumCol()
-    A = sp.csc_matrix((np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_),
-                       np.asarray(lp.a_matrix_.start_)), shape=(n_rows, n_cols)).tocsr()
-    rlo, rhi = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+    A, rlo, rhi = master_rows(h)
     clo, chi = np.asarray(lp.col_lower_).copy(), np.asarray(lp.col_upper_).copy()
     cost = np.asarray(lp.col_cost_)
     n = dec._fix_by_reduced_cost(z, d, x, cutoff, int_cols)
@@ -875,7 +866,7 @@ def test_carried_value_cuts_hold_at_the_explicit_optimum_once_per_load(seed):
         added = dec.carry_value_cuts(x)
         assert added == sites.size * n_battery
         assert dec.carry_value_cuts(x) == 0
-        A, lo, hi = _master_rows(dec.h)
+        A, lo, hi = master_rows(dec.h)
         ax = (A @ x)[rows_before:]
         assert ax.size == added
         assert np.all(ax >= lo[rows_before:] - 1e-7 * (1.0 + np.abs(ax)))
@@ -959,21 +950,11 @@ def test_value_cut_searches_on_two_threads_give_the_same_rows():
         dec.search_threads = n
         before = dec.h.getNumRow()
         assert dec.seed_value_cuts() > 0
-        A, lo, hi = _master_rows(dec.h)
+        A, lo, hi = master_rows(dec.h)
         rows.append((A[before:].toarray(), lo[before:], hi[before:]))
     assert rows[0][0].shape == rows[1][0].shape
     for a, b in zip(rows[0], rows[1], strict=True):
         np.testing.assert_array_equal(a, b)
-
-
-def _master_rows(h):
-    """The master's rows as (A (csr), lower, upper)."""
-    import scipy.sparse as sp
-
-    lp = h.getLp()
-    A = sp.csc_matrix((np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_),
-                       np.asarray(lp.a_matrix_.start_)), shape=(lp.num_row_, lp.num_col_))
-    return A.tocsr(), np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
 
 
 @pytest.mark.parametrize("seed", [3, 5])
@@ -992,7 +973,7 @@ def test_every_master_row_holds_at_the_explicit_optimum(seed):
         assert dec.value_stats["presence"] > 0
         ex, _ = solve_explicit(p, obj, rel_gap=1e-10)
         x = ex.values[: dec.m.n_cols]
-        A, lo, hi = _master_rows(dec.h)
+        A, lo, hi = master_rows(dec.h)
         ax = A @ x
         scale = 1.0 + np.abs(ax)
         assert np.all(ax <= hi + 1e-7 * scale) and np.all(ax >= lo - 1e-7 * scale)

@@ -95,10 +95,9 @@ def test_screening_takes_out_what_the_bounds_rule_out():
 def site_rows_on_placements_only(dec) -> int:
     """How many rows of the master have only placement columns of one site (the form of a
     screening row; the assignment rows span the sites)."""
-    import scipy.sparse as sp
+    from siting.model.hourly.testing import master_rows
 
-    a = dec.h.getLp().a_matrix_
-    A = sp.csc_matrix((a.value_, a.index_, a.start_), shape=(dec.h.getNumRow(), dec.h.getNumCol())).tocsr()
+    A, _, _ = master_rows(dec.h)
     x = dec.m.cols["x"]  # (W, S)
     site_of = np.full(dec.h.getNumCol(), -1)
     for s in range(x.shape[1]):

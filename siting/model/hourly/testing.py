@@ -1,10 +1,12 @@
-"""Seeded random hourly problems (tests and benchmarks) and a check that a plan keeps
-every rule, hour by hour. Public, so tests and ``bench/`` share one generator."""
+"""Seeded random hourly problems (tests and benchmarks), a check that a plan keeps every rule,
+hour by hour, and a master's rows read back from HiGHS. Public, so tests and ``bench/`` share one
+generator."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from siting.model.hourly.problem import HourlyProblem, technology_table
 from siting.timegrid import TimeGrid
@@ -103,3 +105,11 @@ def random_hourly_problem(
         storage=storage_kw if storage else {},
         max_sites=max_sites,
     )
+
+
+def master_rows(h) -> tuple:
+    """The rows of a HiGHS model ``h`` as (A (csr), lower, upper)."""
+    lp = h.getLp()
+    A = sp.csc_matrix((np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_),
+                       np.asarray(lp.a_matrix_.start_)), shape=(lp.num_row_, lp.num_col_))
+    return A.tocsr(), np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
