@@ -451,12 +451,14 @@ def test_transferred_cuts_are_valid_everywhere_and_tight_at_their_point():
             assert exact(s, lam2, P2) <= a @ lam2 + b @ P2 + 1e-9 * (1 + abs(exact(s, lam2, P2)))
 
 
-def test_points_without_battery_in_use_are_carried_to_battery_sites_valid_for_every_battery():
+@pytest.mark.parametrize("every_open", [False, True])
+def test_points_without_battery_in_use_are_carried_to_battery_sites_valid_for_every_battery(every_open):
     """A point where a battery site with no battery in use (E = 0) overstates a credit is carried
     to the other battery sites: each row added is ``cred_s <= a . lam_s + b . P_s + g_e E_s``,
     equal to the site's exact credit ``sum_t v_t min(L_t, G_t)`` at the point with E = 0, and
     never below its best credit with a battery of E MWh (an independent LP in scipy) at random
-    loads, supplies and batteries."""
+    loads, supplies and batteries. ``every_open`` (a polished plan's point): the site claims its
+    exact credit, which alone carries nothing, and is carried all the same."""
     from tests.test_dispatch import best_credit
 
     p = random_hourly_problem(6, 3, 168, 2, storage=True, max_sites=3)
@@ -465,8 +467,13 @@ def test_points_without_battery_in_use_are_carried_to_battery_sites_valid_for_ev
     m, h = dec.m, dec.h
     rng = np.random.default_rng(0)
     values, lam, P = overstated_point(dec, 3, "cred_co2", rng)  # E = 0 there
+    if every_open:
+        values[m.cols["y"][3]] = 1.0
+        v3 = dec.weights["cred_co2"][3]
+        values[m.cols["cred_co2"][3]] = float(v3 @ np.minimum(lam[p.segments.of_hour], P @ p.cf[3]))
+        assert dec.transfer_cuts(values, ["cred_co2"], per_point=3) == 0
     rows_before = h.getNumRow()
-    added = dec.transfer_cuts(values, ["cred_co2"], per_point=3)
+    added = dec.transfer_cuts(values, ["cred_co2"], per_point=3, every_open=every_open)
     assert 1 <= added <= 3 and h.getNumRow() == rows_before + added
     v = dec.weights["cred_co2"]
     L = lam[p.segments.of_hour]
@@ -517,6 +524,53 @@ def test_cut_transfer_and_mip_polish_keep_the_optimum(monkeypatch):
         assert raw.status == "optimal"
         assert raw.objective == pytest.approx(ref["objective"], rel=1e-6)
     assert calls["transfer"] > 0 and calls["polish"] > 0
+
+
+def test_capped_solves_with_batteries_none_in_use_carry_polished_points_and_keep_the_optimum(monkeypatch):
+    """With batteries at 400 USD per kWh-year, on one master as on a Pareto front: the
+    least-cost end, whose incumbent (the plan without battery) has no battery in use, seeds no
+    value cut; the capped least-cost solves after it carry each point to every site that
+    overstates it, and their polished plans' points too. Each solve still equals the
+    independent explicit model, and those steps did run (not vacuous). One HiGHS thread: the
+    MIP rounds' path, and so whether a round is polished, depends on the thread count."""
+    from dataclasses import replace
+
+    from siting.model.hourly.formulation import co2_terms
+
+    calls = {"every_open": 0, "all_sites": 0, "seeded": 0}
+    real_transfer, real_seed = Decomposition.transfer_cuts, Decomposition.seed_value_cuts
+
+    def transfer(self, values, names, per_point=16, every_open=False):
+        calls["every_open"] += int(every_open)
+        calls["all_sites"] += int(per_point == self.p.n_sites)
+        return real_transfer(self, values, names, per_point, every_open)
+
+    def seed_cuts(self, *a, **k):
+        calls["seeded"] += 1
+        return real_seed(self, *a, **k)
+
+    monkeypatch.setattr(Decomposition, "transfer_cuts", transfer)
+    monkeypatch.setattr(Decomposition, "seed_value_cuts", seed_cuts)
+    for seed, shares in ((5, (0.3, 0.7)), (3, (0.7,))):
+        p = random_hourly_problem(5, 3, 96, seed, storage=True, max_sites=2)
+        p = replace(p, storage={**p.storage, "annuity_usd_per_kwh_year": 400.0})
+        dec = Decomposition(p, Objective("min_co2"))
+        lo = dec.solve(rel_gap=1e-10, threads=1).objective
+        assert calls["seeded"] == 1  # least CO2
+        dec.set_objective(Objective("min_cost"))
+        cheap = dec.solve(rel_gap=1e-10, threads=1)
+        assert calls["seeded"] == 1  # not for the least-cost end
+        assert cheap.objective == pytest.approx(reference_solve(p, "min_cost")["objective"], rel=1e-6)
+        calls["seeded"] = 0
+        hi = float(co2_terms(dec.m, p) @ cheap.values)
+        for share in shares:
+            cap = lo + share * (hi - lo)
+            dec.set_objective(Objective("min_cost", co2_cap_t=cap))
+            raw = dec.solve(rel_gap=1e-10, threads=1)
+            assert raw.status == "optimal"
+            assert raw.objective == pytest.approx(reference_solve(p, "min_cost", co2_cap_t=cap)["objective"],
+                                                  rel=1e-6)
+    assert calls["every_open"] > 0 and calls["all_sites"] > 0
 
 
 def test_reduced_cost_fixing_keeps_the_optimum_and_is_undone_after_the_solve():
