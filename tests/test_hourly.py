@@ -573,6 +573,30 @@ def test_capped_solves_with_batteries_none_in_use_carry_polished_points_and_keep
     assert calls["every_open"] > 0 and calls["all_sites"] > 0
 
 
+def test_a_looser_caps_bound_ends_a_tighter_point_that_keeps_its_plan():
+    """A capped solve starts from the best bound of the earlier solves with the same objective
+    and a cap at least as loose (their plans include all of its plans): a tighter cap that the
+    looser point's plan still meets is proven optimal before any round, and equals the
+    independent explicit model; a tighter cap that cuts that plan off, or a looser one, gets no
+    such start and is solved to the reference as well."""
+    from siting.model.hourly.formulation import co2_terms
+
+    p = random_hourly_problem(8, 5, 168, 0, max_sites=3)
+    lo = reference_solve(p, "min_co2")["objective"]
+    hi = reference_solve(p, "min_cost")["co2_t"]
+    loose = lo + 0.6 * (hi - lo)
+    dec = Decomposition(p, Objective("min_cost", co2_cap_t=loose))
+    first = dec.solve(rel_gap=1e-10)
+    kept = float(co2_terms(dec.m, p) @ first.values) * (1 + 1e-9)  # the plan's CO2: it meets this cap
+    for cap, instant in ((kept, True), (lo + 0.3 * (hi - lo), False), (hi * 2, False)):
+        dec.set_objective(Objective("min_cost", co2_cap_t=cap))
+        assert (dec._looser_bound() is not None) == (cap <= loose)
+        raw = dec.solve(rel_gap=1e-10)
+        assert raw.status == "optimal"
+        assert raw.objective == pytest.approx(reference_solve(p, "min_cost", co2_cap_t=cap)["objective"], rel=1e-6)
+        assert (raw.iterations == 0) == instant
+
+
 def test_reduced_cost_fixing_keeps_the_optimum_and_is_undone_after_the_solve():
     """Binaries fixed by the LP master's reduced costs against the incumbent: the optimum is
     still the independent explicit model's, some binaries were fixed (not vacuous), and the

@@ -103,7 +103,7 @@ import math
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
@@ -313,6 +313,10 @@ class Decomposition:
         # that solve's limits with exact credits (a start never changes the optimum, only
         # how early HiGHS can prune)
         self.plans: list[np.ndarray] = []
+        # the bound each earlier solve proved, as (objective without its CO2 cap and budget, cap,
+        # budget, bound), shared with the clones like ``plans``: a solve with the same objective
+        # and limits at most as loose starts from the best of them (_looser_bound)
+        self.bounds: list[tuple] = []
         # cloned masters (see clone): the log of cuts they share, and how far this one has read it
         self._shared: list | None = None
         self._seen = 0
@@ -1253,6 +1257,11 @@ class Decomposition:
             consider(plan)
         status = "no_solution"
         phases = ("lp", "mip") if int_cols.size else ("lp",)
+        # a looser solve's bound holds here too: when an incumbent is within rel_gap of it (a
+        # front's point whose plan a looser cap kept), the solve is over before any round
+        bound = None if self._battery_off else self._looser_bound()
+        if best is not None and bound is not None and relative_gap(best_obj, bound) <= rel_gap:
+            phases, status = (), "optimal"
         # with batteries, an incumbent with no battery in use (the front's least-cost end after
         # its plan without battery, and capped points): its MIP rounds branch and carry cuts as
         # without batteries (below); and where the objective is cost alone, the value cuts
@@ -1264,11 +1273,11 @@ class Decomposition:
                              and self._value_sites(best).size == 0)
         per_point = self.p.n_sites if no_battery_in_use else TRANSFER_SITES
         seed = not (no_battery_in_use and self.obj.kind == "min_cost")
-        if self.oracle is not None and not self._battery_off and self.value_cuts and seed:
+        if self.oracle is not None and not self._battery_off and self.value_cuts and seed and phases:
             now = time.perf_counter()
             self.seed_value_cuts(deadline=None if end is None else now + SEED_SHARE * (end - now),
                                  incumbent=best_obj if best is not None else None)
-        if self.oracle is not None and not self._battery_off and self.plans and int_cols.size:
+        if self.oracle is not None and not self._battery_off and self.plans and int_cols.size and phases:
             # with batteries the LP rounds are slow (a fractional plan puts a battery at many
             # sites, each a dispatch LP) and the plan without battery's rounds already cut
             # the rest: straight to MIP rounds (a few open sites each)
@@ -1443,6 +1452,11 @@ class Decomposition:
                           dispatch_lp_other_basis=st.other_basis, dispatch_lp_s=st.seconds)
         if best is not None:
             self.plans.append(best)
+        if bound is not None and not self._battery_off:
+            o = self.obj
+            self.bounds.append((replace(o, co2_cap_t=None, budget_usd=None),
+                                math.inf if o.co2_cap_t is None else o.co2_cap_t,
+                                math.inf if o.budget_usd is None else o.budget_usd, bound))
         if best is None:
             return HourlyRaw("no_solution", None, bound, None, None, solve_s, rounds, self.n_cuts)
         if status != "optimal":
@@ -1460,6 +1474,17 @@ class Decomposition:
             detail=detail,
             dispatch=best_dispatch,
         )
+
+    def _looser_bound(self) -> float | None:
+        """The best bound an earlier solve (of this master or a clone) proved for this objective
+        with a CO2 cap and a budget each at least as loose as this solve's, or None. Its plans
+        include every plan of this solve, so its least objective is at most this one's."""
+        o = self.obj
+        cap = math.inf if o.co2_cap_t is None else o.co2_cap_t
+        budget = math.inf if o.budget_usd is None else o.budget_usd
+        base = replace(o, co2_cap_t=None, budget_usd=None)
+        return max((b for other, c, u, b in self.bounds if other == base and c >= cap and u >= budget),
+                   default=None)
 
     def _polish(self, plan, int_cols, names, consider, deadline, max_rounds: int = 100) -> None:
         """LP rounds with the plan's integer decisions (sites, whole-job placements) fixed, until
