@@ -597,6 +597,38 @@ def test_a_looser_caps_bound_ends_a_tighter_point_that_keeps_its_plan():
         assert (raw.iterations == 0) == instant
 
 
+def test_a_solve_takes_the_plans_and_bounds_its_clones_end_meanwhile(monkeypatch):
+    """Masters cloned for a front share their plans and bounds: a solve takes those that
+    another master ends while it runs (here the same point, ended by the other master during
+    the first round) and stops as soon as its incumbent is within rel_gap of that bound,
+    where alone it takes more rounds; the optimum is the independent reference's."""
+    import math
+    from dataclasses import replace
+
+    p = random_hourly_problem(8, 5, 168, 0, max_sites=3)
+    lo = reference_solve(p, "min_co2")["objective"]
+    hi = reference_solve(p, "min_cost")["co2_t"]
+    obj = Objective("min_cost", co2_cap_t=lo + 0.6 * (hi - lo))
+    alone = Decomposition(p, obj).solve(rel_gap=1e-10)
+    assert alone.detail["mip_rounds"] > 1
+    a = Decomposition(p, obj)
+    b = a.clone()
+    assert b.plans is a.plans and b.bounds is a.bounds
+    real_sync = Decomposition._sync
+
+    def sync(self):
+        if self is a and not a.plans:  # the other master ends the same point at the first round
+            a.plans.append(alone.values)
+            a.bounds.append((replace(obj, co2_cap_t=None), obj.co2_cap_t, math.inf, alone.bound))
+        return real_sync(self)
+
+    monkeypatch.setattr(Decomposition, "_sync", sync)
+    raw = a.solve(rel_gap=1e-10)
+    assert raw.status == "optimal" and raw.detail["mip_rounds"] == 1
+    assert raw.objective == pytest.approx(reference_solve(p, "min_cost", co2_cap_t=obj.co2_cap_t)["objective"],
+                                          rel=1e-6)
+
+
 def test_reduced_cost_fixing_keeps_the_optimum_and_is_undone_after_the_solve():
     """Binaries fixed by the LP master's reduced costs against the incumbent: the optimum is
     still the independent explicit model's, some binaries were fixed (not vacuous), and the

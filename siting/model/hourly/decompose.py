@@ -1255,6 +1255,7 @@ class Decomposition:
 
         for plan in self.plans:
             consider(plan)
+        n_plans = len(self.plans)  # the plans considered so far (clones append theirs as they end)
         status = "no_solution"
         phases = ("lp", "mip") if int_cols.size else ("lp",)
         # a looser solve's bound holds here too: when an incumbent is within rel_gap of it (a
@@ -1423,6 +1424,16 @@ class Decomposition:
                     if phase == "mip" and self.value_cuts:
                         more += self.add_value_cuts(other, self._value_sites(other))
                     added += more
+                if final_phase and self._shared is not None:
+                    # what the masters cloned with this one ended meanwhile: their plans
+                    # (candidate incumbents) and bounds (default front with 400 MWh per site:
+                    # eps 2 started while eps 3, which has the same plan, was being solved)
+                    for plan in self.plans[n_plans:]:
+                        consider(plan)
+                    n_plans = len(self.plans)
+                    known = None if self._battery_off else self._looser_bound()
+                    if known is not None:
+                        bound = known if bound is None else max(bound, known)
                 after_master_s = time.perf_counter() - t_master
                 gap = None if best is None else relative_gap(best_obj, bound)
                 if not final_phase:
@@ -1430,7 +1441,7 @@ class Decomposition:
                         lp_final = lp_point  # the LP master's optimum, no cut left to add
                         break
                     continue
-                if solved and (added == 0 or (gap is not None and gap <= rel_gap)):
+                if (solved and added == 0) or (gap is not None and gap <= rel_gap):
                     status = "optimal"
                     break
                 if not solved:
