@@ -68,9 +68,13 @@ optimal (gap 9.8e-6) in 148 s, 3 MIP rounds.
 
 A master can be cloned (:meth:`Decomposition.clone`; with batteries each clone has its own
 dispatch LPs): the two share their
-plans and, through a log each reads at every round (:meth:`Decomposition._sync`), their cuts,
-so the points of a Pareto front can be solved two at a time, one master per thread
-(:func:`siting.model.hourly.optimize.pareto_front`). The masters without batteries branch with
+plans, their bounds and, through a log each reads at every round (:meth:`Decomposition._sync`),
+their cuts, so the points of a Pareto front can be solved two at a time, one master per thread
+(:func:`siting.model.hourly.optimize.pareto_front`). A solve starts from the best bound of the
+earlier solves of its objective whose CO2 cap and budget are at least as loose
+(:meth:`Decomposition._looser_bound`: their plans include its own), and takes at every MIP
+round the plans and bounds the other masters have ended since: a front's point that keeps a
+looser point's plan is then over before any round. The masters without batteries branch with
 ``mip_pscost_minreliable`` 0 (PSCOST_MINRELIABLE_NO_BATTERY).
 
 Before its MIP rounds a solve with batteries *screens* the whole-job placements
@@ -87,7 +91,11 @@ Then, in turn: such plans polished like those without batteries (186.2 s with th
 loads carried only where screening lets their whole jobs be (least CO2 76.1 s instead of
 98-105 s), seeds likewise per (objective, load, site) (159.6 s; least CO2 60.4 s), and the
 masters whose incumbent has no battery in use branched with pscost 0 (133.0 s; 162.8 s in
-the bench's two runs: 162.8 s and 152.9 s).
+the bench's two runs: 162.8 s and 152.9 s). Then such solves carry each overstated point, and
+each polished MIP plan's point, to every site that overstates it, and the least-cost end
+seeds no value cut (capped points on one master 51.5 s instead of 71.6 s); with the bounds
+shared, 113.9-147.0 s in six runs, split on how fast the second master's first capped point
+goes (3 or 5 MIP rounds).
 
 One reduction, on only where it is valid (:func:`battery_at_potential`: ``min_co2`` without a
 budget): every open site's battery at its potential. On the default scenario with 400 MWh per
