@@ -63,7 +63,7 @@ def test_a_master_with_batteries_is_cloned_with_its_own_dispatch_lps():
     assert b.h.getNumRow() == a.h.getNumRow()
 
 
-def test_tasks_run_on_masters_in_order_once_each():
+def test_tasks_run_on_masters_front_and_middle_once_each():
     started = threading.Barrier(2, timeout=10)  # both masters are at work at once
     taken: dict[str, list[int]] = {"A": [], "B": []}
 
