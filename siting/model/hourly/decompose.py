@@ -1505,10 +1505,11 @@ class Decomposition:
         return max((b for other, c, u, b in self.bounds if other == base and c >= cap and u >= budget),
                    default=None)
 
-    def _polish(self, plan, int_cols, names, consider, deadline, max_rounds: int = 100) -> None:
+    def _polish(self, plan, int_cols, names, consider, deadline, max_rounds: int = 100) -> np.ndarray | None:
         """LP rounds with the plan's integer decisions (sites, whole-job placements) fixed, until
         its credits are exact: the best procurement, batteries and splittable shares for those
-        sites (each round's point offered as an incumbent; the cuts stay, valid everywhere)."""
+        sites (each round's point offered as an incumbent; the cuts stay, valid everywhere).
+        Returns the last round's point (None when no round solved)."""
         h = self.h
         lp = h.getLp()
         lo = np.asarray(lp.col_lower_)[int_cols]
