@@ -561,7 +561,7 @@ def test_capped_solves_with_batteries_none_in_use_carry_polished_points_and_keep
         cheap = dec.solve(rel_gap=1e-10, threads=1)
         assert calls["seeded"] == 1  # not for the least-cost end
         assert cheap.objective == pytest.approx(reference_solve(p, "min_cost")["objective"], rel=1e-6)
-        calls["seeded"] = 0
+        calls["seeded"] = 0  # for the next problem's least CO2 (capped points may seed: not checked)
         hi = float(co2_terms(dec.m, p) @ cheap.values)
         for share in shares:
             cap = lo + share * (hi - lo)

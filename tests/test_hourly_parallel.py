@@ -95,7 +95,13 @@ def test_tasks_run_on_masters_front_and_middle_once_each():
 
 
 def test_an_error_on_the_other_thread_reaches_the_caller():
+    started = threading.Barrier(2, timeout=10)  # A waits until B has taken its first task
+    first = {"A": True, "B": True}
+
     def run(master, i):
+        if first[master]:
+            first[master] = False
+            started.wait()
         if master == "B":
             raise RuntimeError(f"task {i} failed")
         return i

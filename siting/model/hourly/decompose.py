@@ -92,10 +92,10 @@ loads carried only where screening lets their whole jobs be (least CO2 76.1 s in
 98-105 s), seeds likewise per (objective, load, site) (159.6 s; least CO2 60.4 s), and the
 masters whose incumbent has no battery in use branched with pscost 0 (133.0 s; 162.8 s in
 the bench's two runs: 162.8 s and 152.9 s). Then such solves carry each overstated point, and
-each polished MIP plan's point, to every site that overstates it, and the least-cost end
-seeds no value cut (capped points on one master 51.5 s instead of 71.6 s); with the bounds
-shared, 113.9-147.0 s in six runs, split on how fast the second master's first capped point
-goes (3 or 5 MIP rounds).
+each polished MIP plan's point, to every site that overstates it, and those of cost alone (the
+least-cost end and the capped points) seed no value cut (capped points on one master 51.5 s
+instead of 71.6 s); with the bounds shared, 113.9-147.0 s in six runs, split on how fast the
+second master's first capped point goes (3 or 5 MIP rounds).
 
 One reduction, on only where it is valid (:func:`battery_at_potential`: ``min_co2`` without a
 budget): every open site's battery at its potential. On the default scenario with 400 MWh per
@@ -384,7 +384,7 @@ class Decomposition:
 
     def clone(self) -> Decomposition:
         """A second master with this one's rows (every cut so far), objective, limits, basis
-        and settings, independent from here on except for ``plans``, which the two share (a
+        and settings, independent from here on except for ``plans`` and ``bounds``, which the two share (a
         plan either finds is a candidate incumbent of the other's next solve): two points of a
         Pareto front can then be solved at once, one master per thread (HiGHS releases the GIL
         while it runs, and gives each calling thread its own scheduler, sized by the instance's
@@ -1401,7 +1401,7 @@ class Decomposition:
                     last = self._polish(x, int_cols, names, consider,
                                         None if end is None else end - after_master_s)
                     self._pool = pool
-                    if last is not None and no_battery_in_use:
+                    if last is not None and no_battery_in_use and self.transfer:
                         # the polished plan's points (exact at its sites) to every other site
                         # that overstates them: the next rounds tried the same loads and
                         # supply at other sites (default, 400 MWh per site, the front on one
@@ -1472,10 +1472,13 @@ class Decomposition:
         if best is not None:
             self.plans.append(best)
         if bound is not None and not self._battery_off:
+            # screening and reduced-cost fixing take out plans no better than the incumbent, so
+            # what the solve proves is min(bound, incumbent)
             o = self.obj
             self.bounds.append((replace(o, co2_cap_t=None, budget_usd=None),
                                 math.inf if o.co2_cap_t is None else o.co2_cap_t,
-                                math.inf if o.budget_usd is None else o.budget_usd, bound))
+                                math.inf if o.budget_usd is None else o.budget_usd,
+                                bound if best is None else min(bound, best_obj)))
         if best is None:
             return HourlyRaw("no_solution", None, bound, None, None, solve_s, rounds, self.n_cuts)
         if status != "optimal":
