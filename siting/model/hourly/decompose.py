@@ -1474,11 +1474,7 @@ class Decomposition:
         if bound is not None and not self._battery_off:
             # screening and reduced-cost fixing take out plans no better than the incumbent, so
             # what the solve proves is min(bound, incumbent)
-            o = self.obj
-            self.bounds.append((replace(o, co2_cap_t=None, budget_usd=None),
-                                math.inf if o.co2_cap_t is None else o.co2_cap_t,
-                                math.inf if o.budget_usd is None else o.budget_usd,
-                                bound if best is None else min(bound, best_obj)))
+            self.bounds.append((*self._limits_key(), bound if best is None else min(bound, best_obj)))
         if best is None:
             return HourlyRaw("no_solution", None, bound, None, None, solve_s, rounds, self.n_cuts)
         if status != "optimal":
@@ -1497,14 +1493,19 @@ class Decomposition:
             dispatch=best_dispatch,
         )
 
+    def _limits_key(self) -> tuple:
+        """(the objective without its CO2 cap and budget, the cap, the budget), None as inf: how
+        a solve's bound is kept in ``bounds``."""
+        o = self.obj
+        return (replace(o, co2_cap_t=None, budget_usd=None),
+                math.inf if o.co2_cap_t is None else o.co2_cap_t,
+                math.inf if o.budget_usd is None else o.budget_usd)
+
     def _looser_bound(self) -> float | None:
         """The best bound an earlier solve (of this master or a clone) proved for this objective
         with a CO2 cap and a budget each at least as loose as this solve's, or None. Its plans
         include every plan of this solve, so its least objective is at most this one's."""
-        o = self.obj
-        cap = math.inf if o.co2_cap_t is None else o.co2_cap_t
-        budget = math.inf if o.budget_usd is None else o.budget_usd
-        base = replace(o, co2_cap_t=None, budget_usd=None)
+        base, cap, budget = self._limits_key()
         return max((b for other, c, u, b in self.bounds if other == base and c >= cap and u >= budget),
                    default=None)
 
