@@ -151,3 +151,110 @@ def test_with_batteries_a_front_on_two_workers_equals_the_front_on_one():
     assert len(fronts[1]) == 4 and (fronts[1]["status"] == "optimal").all()
     for col in ("co2_t", "cost_usd"):
         np.testing.assert_allclose(fronts[1][col], fronts[0][col], rtol=1e-6)
+
+
+def test_a_master_with_batteries_calls_after_seeding_once_when_its_value_cuts_are_seeded():
+    """The hook that starts the front's least-cost end beside the plan: called once, by the solve
+    with batteries on (not by its pass without batteries), after its value cuts are seeded."""
+    p = random_hourly_problem(3, 2, 72, 1, max_sites=2, storage=True)
+    a = Decomposition(p, Objective())
+    seen: list = []
+    a.after_seeding = lambda: seen.append((a._battery_off, a.value_stats["seeded"]))
+    a.solve(rel_gap=1e-9)
+    assert len(seen) == 1 and a.after_seeding is None
+    battery_off, seeded = seen[0]
+    assert not battery_off and seeded > 0
+
+
+def _front_with_points_ahead(p, plan_incumbent=None):
+    """The least-CO2 plan on one master, the least-cost end on its clone, then that clone solving
+    the capped points ahead (at the caps the first master's incumbent gives, or the one passed)
+    until every one is done, then the 4-point front on both masters: (front, SolveAhead)."""
+    from siting.model.hourly.optimize import (
+        SolveAhead,
+        _solve,
+        front_caps,
+        front_masters,
+        front_point,
+        pareto_front,
+    )
+
+    obj, rel_gap = Objective(), 1e-9
+    masters, _ = front_masters(Decomposition(p, obj), 2, None)
+    raw, _, _ = _solve(p, obj, "decomposed", rel_gap, None, None, masters[0])
+    cheap = front_point(p, Objective("min_cost"), "least cost", "decomposed", rel_gap, None, None, masters[1])
+    ahead = SolveAhead(p, masters[0], 4, rel_gap, "decomposed", None)
+    assert ahead.plan_co2_t() == pytest.approx(raw.objective, rel=1e-12)
+    if plan_incumbent is not None:
+        masters[0].incumbent = plan_incumbent(masters)
+    # eps 1, eps 2 and the lexicographic end (fewer when caps coincide)
+    n_ahead = len({o for o, _ in front_caps(ahead.base, ahead.plan_co2_t(), cheap[0]["co2_t"], 4, rel_gap)})
+    worker = threading.Thread(target=ahead.work, args=(masters[1], cheap[0]["co2_t"]))
+    worker.start()
+    for _ in range(600):
+        if ahead.solved == n_ahead:
+            break
+        threading.Event().wait(0.1)
+    ahead.stop.set()
+    worker.join()
+    assert ahead.solved == n_ahead
+    front = pareto_front(p, obj, 4, "decomposed", rel_gap, None, None, masters[0], least_co2_t=raw.objective,
+                         workers=2, masters=masters, cheap=cheap, ahead=ahead)
+    return front, ahead
+
+
+def _one_master_front(p):
+    from siting.model.hourly.optimize import optimize_hourly
+
+    return optimize_hourly(p, Objective(), rel_gap=1e-9, pareto_points=4, pareto_workers=1).tables["pareto"]
+
+
+def test_points_solved_ahead_at_the_plans_final_caps_are_the_fronts_points():
+    """Solved ahead at the caps of the plan's incumbent, which is the plan: the front takes all
+    three capped points as they are, and they equal the front solved on one master."""
+    p = random_hourly_problem(3, 2, 72, 1, max_sites=2, storage=True)
+    front, ahead = _front_with_points_ahead(p)
+    assert ahead.solved == ahead.claimed == 3
+    assert (front["status"] == "optimal").all() and len(front) == 4
+    reference = _one_master_front(p)
+    for col in ("co2_cap_t", "co2_t", "cost_usd"):
+        np.testing.assert_allclose(front[col].to_numpy(float), reference[col].to_numpy(float), rtol=1e-6)
+
+
+def test_points_solved_ahead_at_a_worse_incumbents_caps_leave_the_front_exact():
+    """Solved ahead at the caps of a worse incumbent (the least-cost plan, as if the plan had
+    not found better yet): those caps are looser than the front's, none is taken as a point,
+    and the front's points, which start from their bounds and plans, equal the reference."""
+    p = random_hourly_problem(3, 2, 72, 1, max_sites=2, storage=True)
+
+    def cheap_plan(masters):
+        values = masters[1].plans[-1]  # the least-cost end's plan, the last one ended
+        return float(masters[0].m.cost @ values), values
+
+    front, ahead = _front_with_points_ahead(p, cheap_plan)
+    assert ahead.claimed == 0
+    assert (front["status"] == "optimal").all()
+    reference = _one_master_front(p)
+    for col in ("co2_cap_t", "co2_t", "cost_usd"):
+        np.testing.assert_allclose(front[col].to_numpy(float), reference[col].to_numpy(float), rtol=1e-6)
+
+
+def test_a_master_busy_elsewhere_takes_tasks_once_its_future_is_done():
+    from concurrent.futures import Future
+
+    busy: Future = Future()
+    taken: list = []
+
+    def run(m, i):
+        taken.append((m, i))
+        if len(taken) == 3:
+            busy.set_result(None)
+        threading.Event().wait(0.05)
+        return i
+
+    assert run_on_masters([(i,) for i in range(8)], ["A", "B"], run, {1: busy}) == list(range(8))
+    assert [m for m, _ in taken[:3]] == ["A"] * 3 and "B" in {m for m, _ in taken}
+    failed: Future = Future()
+    failed.set_exception(ValueError("solving ahead failed"))
+    with pytest.raises(ValueError, match="solving ahead failed"):
+        run_on_masters([(i,) for i in range(4)], ["A", "B"], lambda m, i: i, {1: failed})

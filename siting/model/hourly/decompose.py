@@ -381,6 +381,14 @@ class Decomposition:
         self._group_lb: dict = {}
         self._screened = None  # (rows added, x columns fixed, their upper bounds) for this solve
         self._allowed_now = None  # (S, groups) which whole-job groups each site may hold in this solve
+        # called once by the next solve (with batteries on) when its value cuts are seeded, i.e.
+        # when what is left of it runs mostly on one core (see optimize_hourly); then None
+        self.after_seeding = None
+        # the running solve's incumbent as (exact objective, values), None before it has one;
+        # read by other threads (:class:`siting.model.hourly.optimize.SolveAhead`)
+        self.incumbent: tuple[float, np.ndarray] | None = None
+        # whether the solves read the other masters' cuts (see _sync); off, they wait in the log
+        self.read_log = True
 
     def clone(self) -> Decomposition:
         """A second master with this one's rows (every cut so far), objective, limits, basis
@@ -421,6 +429,7 @@ class Decomposition:
         other._carried, other._credits_without_battery = self._carried, self._credits_without_battery
         other._group_lb = self._group_lb
         other._screened = other._allowed_now = None
+        other.after_seeding = None
         if self.oracle is not None:
             other.oracle = self.oracle.fresh()
         other._saved_bounds = None
@@ -673,7 +682,7 @@ class Decomposition:
         cuts tighten the others'. Called by the master's own thread only (HiGHS objects are
         not shared between threads; the log is a list that the others only append to).
         Returns the number of rows added."""
-        if self._shared is None:
+        if self._shared is None or not self.read_log:
             return 0
         end = len(self._shared)
         added = 0
@@ -1231,6 +1240,7 @@ class Decomposition:
         self.search_threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
         int_cols = np.flatnonzero(self.integer).astype(np.int32)
         best, best_obj, bound, rounds, worst = None, math.inf, None, 0, 0.0
+        self.incumbent = None
         after_master_s = 0.0
         phase_rounds = {"lp": 0, "mip": 0}
         phase_s = {"lp": 0.0, "mip": 0.0}
@@ -1259,6 +1269,7 @@ class Decomposition:
             exact = self.exact_values(values, ev)
             if self._feasible(exact, limits) and float(m.cost @ exact) < best_obj:
                 best, best_obj, best_dispatch = exact, float(m.cost @ exact), dict(ev.dispatch)
+                self.incumbent = (best_obj, exact)
             return ev
 
         for plan in self.plans:
@@ -1286,6 +1297,9 @@ class Decomposition:
             now = time.perf_counter()
             self.seed_value_cuts(deadline=None if end is None else now + SEED_SHARE * (end - now),
                                  incumbent=best_obj if best is not None else None)
+        if not self._battery_off and self.after_seeding is not None:
+            hook, self.after_seeding = self.after_seeding, None
+            hook()
         if self.oracle is not None and not self._battery_off and self.plans and int_cols.size and phases:
             # with batteries the LP rounds are slow (a fractional plan puts a battery at many
             # sites, each a dispatch LP) and the plan without battery's rounds already cut

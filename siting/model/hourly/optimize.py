@@ -7,7 +7,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 
 import numpy as np
@@ -118,39 +118,37 @@ def optimize_hourly(
     if pareto_points >= 2 and pareto_workers >= 2 and plain_co2 and formulation == "decomposed":
         master = Decomposition(p, obj)  # the limit covers building it
         limit = None if time_limit_s is None else max(0.0, time_limit_s - (time.perf_counter() - t0))
-        if not p.battery_sites.any():
-            # the plan beside the front's least-cost end; with batteries the plan is solved
-            # first on every core and the front's masters are cloned after it (pareto_front):
-            # default with 400 MWh per site, least CO2 took 171-182 s beside the least-cost
-            # end (each master's HiGHS on one thread), 105-113 s alone
-            masters, front_threads = front_masters(master, pareto_workers, threads)
-    if masters is not None and len(masters) > 1:
-        # the plan and the front's least-cost end at once, on two masters (see pareto_front)
-        cheap_obj = replace(obj, kind="min_cost", co2_cap_t=None, budget_usd=None)
-
-        def first(m_, kind):
-            if kind == "plan":
-                return _solve(p, obj, formulation, rel_gap, limit, front_threads, m_)
-            return front_point(p, cheap_obj, "least cost", formulation, rel_gap, limit, front_threads, m_)
-
-        t_both = time.perf_counter()
-        (raw, m, master), cheap = run_on_masters([("plan",), ("cheap",)], masters, first)
-        waited_s = max(0.0, time.perf_counter() - t_both - raw.solve_s)
-        if progress:
-            progress(1, pareto_points)
-    else:
-        raw, m, master = _solve(p, obj, formulation, rel_gap, limit, threads, master)
-    _raise_if_unsolved(raw, obj)
-    pareto = None
-    t_front = time.perf_counter()
-    if pareto_points >= 2:
-        known = raw.objective if plain_co2 else None
-        pareto = pareto_front(
-            p, obj, pareto_points, formulation, rel_gap, time_limit_s, front_threads, master, progress,
-            least_co2_t=known, workers=pareto_workers, masters=masters, cheap=cheap,
-        )
-        if master is not None:  # the persistent master was re-aimed: restore the plan's model
-            master.set_objective(obj)
+        masters, front_threads = front_masters(master, pareto_workers, threads)
+    ahead, other = None, None
+    try:
+        if masters is not None and len(masters) > 1:
+            # the plan and the front's least-cost end at once, on two masters (see pareto_front)
+            t_both = time.perf_counter()
+            raw, m, master, cheap, ahead, other = plan_beside_ends(
+                p, obj, masters, pareto_points, formulation, rel_gap, limit, time_limit_s
+            )
+            waited_s = max(0.0, time.perf_counter() - t_both - raw.solve_s)
+            if progress:
+                progress(1, pareto_points)
+        else:
+            raw, m, master = _solve(p, obj, formulation, rel_gap, limit, threads, master)
+        _raise_if_unsolved(raw, obj)
+        pareto = None
+        t_front = time.perf_counter()
+        if pareto_points >= 2:
+            known = raw.objective if plain_co2 else None
+            pareto = pareto_front(
+                p, obj, pareto_points, formulation, rel_gap, time_limit_s, front_threads, master, progress,
+                least_co2_t=known, workers=pareto_workers, masters=masters, cheap=cheap,
+                ahead=ahead, busy=other,
+            )
+            if master is not None:  # the persistent master was re-aimed: restore the plan's model
+                master.set_objective(obj)
+    finally:
+        if other is not None:  # the second master's thread: told to stop, and waited for
+            if ahead is not None:
+                ahead.stop.set()
+            wait([other])
     pareto_s = time.perf_counter() - t_front + waited_s
     # the plan's marginal values (after the front the master is aimed at obj again; the cuts
     # the front added are valid everywhere, so the fixed LP and its duals are the same)
@@ -164,6 +162,156 @@ def optimize_hourly(
     sol.summary["marginals_lp_objective"] = lp.objective
     sol.summary["marginals_s"] = round(marginals_s, 4)
     return sol
+
+
+def plan_beside_ends(p, obj, masters, n_points, formulation, rel_gap, limit, point_limit_s):
+    """The plan (plain least CO2) on the first master (this thread) and, on the second (a
+    thread of its own), the front's least-cost end; then, with batteries, the front's capped
+    points ahead on that master until the plan ends (:class:`SolveAhead`). Without batteries
+    the two start at once. With batteries the least-cost end starts once the plan's value cuts
+    are seeded: their searches run on every core, the plan's MIP rounds after them on one
+    (default with 400 MWh per site, min CO2 and 7 points: least CO2 beside the whole
+    least-cost end took 79.5 s, alone 57-61 s and the run 114-147 s; beside the least-cost
+    end after seeding and the points ahead, 63.8-65.9 s and the run 99.7-109.6 s, with 2-3
+    points taken from ahead). While the plan runs with batteries, its master does not read
+    the rows the other one adds (:meth:`Decomposition._sync`: every row is valid, none is
+    needed; the capped points carry each of theirs to every site, rows the least-CO2 rounds
+    would only carry along); it reads them at its next solve. Returns (raw, model, master,
+    least-cost point, the SolveAhead or None, the second master's future: that master takes
+    front tasks only once it is done)."""
+    cheap_obj = replace(obj, kind="min_cost", co2_cap_t=None, budget_usd=None)
+    battery = bool(p.battery_sites.any())
+    ahead = SolveAhead(p, masters[0], n_points, rel_gap, formulation, point_limit_s) if battery else None
+    seeded, failed = threading.Event(), threading.Event()
+    if not battery:
+        seeded.set()
+    cheap_box: Future = Future()
+    t0 = time.perf_counter()
+
+    def second() -> None:
+        try:
+            seeded.wait()
+            if failed.is_set():  # e.g. Ctrl-C in the plan: nothing more is started
+                cheap_box.set_result(None)
+                return
+            left = None if limit is None else max(0.0, limit - (time.perf_counter() - t0))
+            cheap = front_point(p, cheap_obj, "least cost", formulation, rel_gap, left, None, masters[1])
+        except BaseException as exc:
+            cheap_box.set_exception(exc)
+            raise
+        cheap_box.set_result(cheap)
+        if ahead is not None and cheap[0] is not None:
+            ahead.work(masters[1], cheap[0]["co2_t"])
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pareto")
+    other = pool.submit(second)
+    pool.shutdown(wait=False)
+    masters[0].after_seeding = seeded.set
+    masters[0].read_log = not battery
+    done = False
+    try:
+        raw, m, master = _solve(p, obj, formulation, rel_gap, limit, None, masters[0])
+        done = True
+    finally:
+        masters[0].after_seeding = None
+        masters[0].read_log = True
+        if ahead is not None:
+            ahead.stop.set()
+        if not done:
+            failed.set()
+        seeded.set()  # the plan ended before (or without) seeding
+        if not done:
+            wait([other])
+    return raw, m, master, cheap_box.result(), ahead, other
+
+
+def front_caps(base: Objective, least_co2_t: float, cheap_co2_t: float | None, n_points: int,
+               rel_gap: float) -> list[tuple[Objective, str]]:
+    """The front's capped solves, tightest first: the lexicographic least-CO2 end (least cost
+    among the plans within ``rel_gap`` of least CO2), then least cost at ``n_points - 2``
+    caps evenly spaced between the least CO2 and the least-cost plan's CO2."""
+    tasks = [(replace(base, kind="min_cost", co2_cap_t=least_co2_t * (1 + rel_gap) + 1e-9), "least CO2")]
+    if cheap_co2_t is not None and n_points > 2:
+        tasks += [
+            (replace(base, kind="min_cost", co2_cap_t=float(eps)), f"eps {k}")
+            for k, eps in enumerate(np.linspace(least_co2_t, cheap_co2_t, n_points)[1:-1], start=1)
+        ]
+    return tasks
+
+
+class SolveAhead:
+    """The front's capped points solved on a second master while the plan (least CO2) is still
+    being solved on the first, at the caps (:func:`front_caps`) that the plan's incumbent
+    gives: its CO2 after closing empty sites, as the plan's own objective is taken
+    (:func:`_solve`). When the plan ends at that objective, those caps are the front's and the
+    points are its points (:meth:`claim`). Otherwise the plan ended lower, so each cap of the
+    front is at most as loose as the one solved ahead (eps = lo + k (hi - lo) / (n - 1) falls
+    with lo): that solve's bound holds for it, and its plan is a start where it meets the cap
+    (:meth:`Decomposition._looser_bound`); nothing it proves is lost or wrong.
+    Valid for the plain least-CO2 plan only (its objective is its tCO2e)."""
+
+    def __init__(self, p, plan_master, n_points, rel_gap, formulation, point_limit_s):
+        self.p, self.plan_master = p, plan_master
+        self.n_points, self.rel_gap = n_points, rel_gap
+        self.formulation, self.point_limit_s = formulation, point_limit_s
+        self.base = replace(plan_master.obj, co2_cap_t=None, budget_usd=None)
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._done: dict = {}  # objective -> (summary, row)
+        self._busy: dict = {}  # objective -> Event set when it is done
+        self.solved = 0  # points solved ahead
+        self.claimed = 0  # of them, points of the front
+
+    def plan_co2_t(self) -> float | None:
+        """The plan's incumbent objective as :func:`_solve` would report it, or None."""
+        inc = self.plan_master.incumbent
+        if inc is None:
+            return None
+        objective, values = inc
+        m = self.plan_master.m
+        return min(objective, float(m.cost @ close_empty_sites(self.p, m, values)))
+
+    def work(self, master, cheap_co2_t: float) -> None:
+        """Solve points ahead on ``master`` until :attr:`stop` (a point begun is finished)."""
+        while not self.stop.is_set():
+            lo = self.plan_co2_t()
+            caps = [] if lo is None else front_caps(self.base, lo, cheap_co2_t, self.n_points, self.rel_gap)
+            # the lexicographic end last: it seeds value cuts (searches on every core, beside
+            # the plan's own), the capped points with no battery in use do not
+            todo = [t for t in caps[1:] + caps[:1] if t[0] not in self._done]
+            if not todo:  # no incumbent yet, or every point at its caps solved: wait
+                self.stop.wait(0.2)
+                continue
+            o, label = todo[0]
+            event = threading.Event()
+            with self._lock:
+                self._busy[o] = event
+            try:
+                out = front_point(self.p, o, label, self.formulation, self.rel_gap, self.point_limit_s,
+                                  None, master)
+                with self._lock:
+                    self._done[o] = out
+                    self.solved += 1
+            finally:
+                with self._lock:
+                    del self._busy[o]
+                event.set()
+
+    def busy(self, o: Objective) -> bool:
+        with self._lock:
+            return o in self._busy
+
+    def claim(self, o: Objective):
+        """The point ``o`` solved ahead (waiting for it if it is being solved), or None."""
+        with self._lock:
+            event = self._busy.get(o)
+        if event is not None:
+            event.wait()
+        with self._lock:
+            out = self._done.get(o)
+            if out is not None:
+                self.claimed += 1
+        return out
 
 
 def _raise_if_unsolved(raw: HourlyRaw, obj: Objective) -> None:
@@ -186,7 +334,7 @@ def _raise_if_unsolved(raw: HourlyRaw, obj: Objective) -> None:
         raise NoSolutionError("no feasible plan found within the time limit; raise solver.time_limit_s")
 
 
-def run_on_masters(tasks: list, masters: list, run) -> list:
+def run_on_masters(tasks: list, masters: list, run, ready: dict | None = None) -> list:
     """``run(master, *task)`` for every task, on ``masters`` at once: the first master (this
     thread) takes the tasks from the front of the list, each other master (its own thread) the
     middle one of those left (the last of two), until none is left; the results in the order of
@@ -195,12 +343,15 @@ def run_on_masters(tasks: list, masters: list, run) -> list:
     solved after it a bound (:meth:`Decomposition._looser_bound`) and the looser ones a start
     (default with 400 MWh per site: eps 2 kept eps 3's plan and, solved after it, was over
     before any MIP round; with the other masters taking the list from the back, eps 2 was
-    solved first and took 16-30 s)."""
+    solved first and took 16-30 s). ``ready``: {master's index: a future}, a master still
+    busy elsewhere, which takes tasks once its future is done (its error is raised here)."""
     results: list = [None] * len(tasks)
     queue = collections.deque(range(len(tasks)))
     lock = threading.Lock()
 
     def work(k: int) -> None:
+        if ready and k in ready:
+            ready[k].result()
         while True:
             with lock:
                 if not queue:
@@ -292,6 +443,8 @@ def pareto_front(
     workers: int = 1,
     masters: list | None = None,
     cheap: tuple | None = None,
+    ahead: SolveAhead | None = None,
+    busy: Future | None = None,
 ) -> pd.DataFrame:
     """Cost against CO2 by the epsilon-constraint method: the least-cost and least-CO2 plans
     (keeping ``cfe_target``), then least cost with ``co2 <= eps`` at ``n_points - 2`` evenly
@@ -308,7 +461,10 @@ def pareto_front(
     of its plans meets its next cap). Each point is still solved to ``rel_gap`` with its own
     time limit; which master solves which point depends on timing, so a point's plan may
     differ between runs within ``rel_gap`` (with batteries the default front, 400 MWh per
-    site, min CO2 and 7 points, took 384.5 s on two workers against 550 s on one master)."""
+    site, min CO2 and 7 points, took 384.5 s on two workers against 550 s on one master).
+    ``ahead``: the points already solved, or being solved, ahead (:class:`SolveAhead`), taken
+    as they are where their caps are the front's; ``busy``: the second master's future (it
+    takes tasks once done)."""
     base = replace(obj, co2_cap_t=None, budget_usd=None)
     if masters is None:
         masters, threads = front_masters(master, workers, threads)
@@ -318,17 +474,15 @@ def pareto_front(
     n_done = [0 if cheap is None else 1]
 
     def run(m_: Decomposition | None, o: Objective, label: str, record: bool = True):
-        out = front_point(p, o, label, formulation, rel_gap, time_limit_s, threads, m_, record)
+        out = ahead.claim(o) if ahead is not None and record else None
+        if out is None:
+            out = front_point(p, o, label, formulation, rel_gap, time_limit_s, threads, m_, record)
         if record and progress:
             with lock:
                 n_done[0] += 1
                 k = n_done[0]
             progress(k, n_points)
         return out
-
-    def clean_task(least: float):
-        # the least-CO2 end is lexicographic: least cost among the plans within rel_gap of least CO2
-        return replace(base, kind="min_cost", co2_cap_t=least * (1 + rel_gap) + 1e-9), "least CO2"
 
     least_co2, clean = least_co2_t, None
     first: dict = {}  # what is not known yet of the two ends, solved at once
@@ -337,21 +491,19 @@ def pareto_front(
     if least_co2 is None:
         first["least"] = (replace(base, kind="min_co2"), "least CO2", False)
     elif first:
-        first["clean"] = clean_task(least_co2)
+        first["clean"] = front_caps(base, least_co2, None, n_points, rel_gap)[0]
     if first:
         got = dict(zip(first, run_on_masters(list(first.values()), masters, run), strict=True))
         cheap = got.get("cheap", cheap)
         least_co2 = got.get("least", least_co2)
         clean = got.get("clean")
     rows = [cheap[1]] + ([] if clean is None else [clean[1]])
-    tasks = [] if least_co2 is None or clean is not None else [clean_task(least_co2)]
-    if cheap[0] is not None and least_co2 is not None and n_points > 2:
-        hi, lo = cheap[0]["co2_t"], least_co2
-        tasks += [
-            (replace(base, kind="min_cost", co2_cap_t=float(eps)), f"eps {k}")
-            for k, eps in enumerate(np.linspace(lo, hi, n_points)[1:-1], start=1)
-        ]
-    rows += [row for _, row in run_on_masters(tasks, masters, run)]
+    tasks = [] if least_co2 is None else front_caps(
+        base, least_co2, None if cheap[0] is None else cheap[0]["co2_t"], n_points, rel_gap
+    )[0 if clean is None else 1:]
+    if ahead is not None:  # a point still being solved ahead last, for the masters free now
+        tasks.sort(key=lambda t: ahead.busy(t[0]))
+    rows += [row for _, row in run_on_masters(tasks, masters, run, None if busy is None else {1: busy})]
     out = pd.DataFrame(rows)
     if "co2_t" not in out:
         return out
