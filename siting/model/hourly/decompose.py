@@ -95,7 +95,11 @@ the bench's two runs: 162.8 s and 152.9 s). Then such solves carry each overstat
 each polished MIP plan's point, to every site that overstates it, and those of cost alone (the
 least-cost end and the capped points) seed no value cut (capped points on one master 51.5 s
 instead of 71.6 s); with the bounds shared, 113.9-147.0 s in six runs, split on how fast the
-second master's first capped point goes (3 or 5 MIP rounds).
+second master's first capped point goes (3 or 5 MIP rounds). With the least-cost end started
+beside the plan once its value cuts are seeded (:attr:`Decomposition.after_seeding`) and the
+capped points then solved ahead at the caps of the plan's incumbent
+(:class:`siting.model.hourly.optimize.SolveAhead`, which reads :attr:`Decomposition.incumbent`),
+99.7-109.6 s in six runs (three of bench/hourly_bench.py: 103.8, 100.2, 107.2 s).
 
 One reduction, on only where it is valid (:func:`battery_at_potential`: ``min_co2`` without a
 budget): every open site's battery at its potential. On the default scenario with 400 MWh per

@@ -172,8 +172,8 @@ def plan_beside_ends(p, obj, masters, n_points, formulation, rel_gap, limit, poi
     are seeded: their searches run on every core, the plan's MIP rounds after them on one
     (default with 400 MWh per site, min CO2 and 7 points: least CO2 beside the whole
     least-cost end took 79.5 s, alone 57-61 s and the run 114-147 s; beside the least-cost
-    end after seeding and the points ahead, 63.8-65.9 s and the run 99.7-109.6 s, with 2-3
-    points taken from ahead). While the plan runs with batteries, its master does not read
+    end after seeding and the points ahead, 63.8-65.9 s and the run 99.7-109.6 s, with 3
+    points taken from ahead in each of three runs). While the plan runs with batteries, its master does not read
     the rows the other one adds (:meth:`Decomposition._sync`: every row is valid, none is
     needed; the capped points carry each of theirs to every site, rows the least-CO2 rounds
     would only carry along); it reads them at its next solve. Returns (raw, model, master,
@@ -239,6 +239,10 @@ def front_caps(base: Objective, least_co2_t: float, cheap_co2_t: float | None, n
     return tasks
 
 
+# how often a master solving ahead with nothing left to solve looks at the plan's incumbent again
+AHEAD_POLL_S = 0.2
+
+
 class SolveAhead:
     """The front's capped points solved on a second master while the plan (least CO2) is still
     being solved on the first, at the caps (:func:`front_caps`) that the plan's incumbent
@@ -255,6 +259,7 @@ class SolveAhead:
         self.n_points, self.rel_gap = n_points, rel_gap
         self.formulation, self.point_limit_s = formulation, point_limit_s
         self.base = replace(plan_master.obj, co2_cap_t=None, budget_usd=None)
+        self.cost = plan_master.m.cost.copy()  # the plan's objective (the master moves on after it)
         self.stop = threading.Event()
         self._lock = threading.Lock()
         self._done: dict = {}  # objective -> (summary, row)
@@ -267,9 +272,9 @@ class SolveAhead:
         inc = self.plan_master.incumbent
         if inc is None:
             return None
-        objective, values = inc
-        m = self.plan_master.m
-        return min(objective, float(m.cost @ close_empty_sites(self.p, m, values)))
+        values = inc[1]
+        closed = close_empty_sites(self.p, self.plan_master.m, values)
+        return min(float(self.cost @ values), float(self.cost @ closed))
 
     def work(self, master, cheap_co2_t: float) -> None:
         """Solve points ahead on ``master`` until :attr:`stop` (a point begun is finished)."""
@@ -279,8 +284,10 @@ class SolveAhead:
             # the lexicographic end last: it seeds value cuts (searches on every core, beside
             # the plan's own), the capped points with no battery in use do not
             todo = [t for t in caps[1:] + caps[:1] if t[0] not in self._done]
+            if self.stop.is_set():  # the plan ended: its master may be on to another solve
+                break
             if not todo:  # no incumbent yet, or every point at its caps solved: wait
-                self.stop.wait(0.2)
+                self.stop.wait(AHEAD_POLL_S)
                 continue
             o, label = todo[0]
             event = threading.Event()
