@@ -195,7 +195,7 @@ def _front_with_points_ahead(p, plan_incumbent=None):
         if ahead.solved == n_ahead:
             break
         threading.Event().wait(0.1)
-    ahead.stop.set()
+    ahead.halt()
     worker.join()
     assert ahead.solved == n_ahead
     front = pareto_front(p, obj, 4, "decomposed", rel_gap, None, None, masters[0], least_co2_t=raw.objective,
@@ -244,12 +244,15 @@ def test_a_master_busy_elsewhere_takes_tasks_once_its_future_is_done():
 
     busy: Future = Future()
     taken: list = []
+    both = threading.Barrier(2)  # A goes on only once B has taken a task
 
     def run(m, i):
         taken.append((m, i))
         if len(taken) == 3:
             busy.set_result(None)
-        threading.Event().wait(0.05)
+            both.wait(timeout=60)
+        elif m == "B" and [t for t, _ in taken].count("B") == 1:
+            both.wait(timeout=60)
         return i
 
     assert run_on_masters([(i,) for i in range(8)], ["A", "B"], run, {1: busy}) == list(range(8))
@@ -258,3 +261,22 @@ def test_a_master_busy_elsewhere_takes_tasks_once_its_future_is_done():
     failed.set_exception(ValueError("solving ahead failed"))
     with pytest.raises(ValueError, match="solving ahead failed"):
         run_on_masters([(i,) for i in range(4)], ["A", "B"], lambda m, i: i, {1: failed})
+
+
+@pytest.mark.parametrize("points", [2, 3])
+def test_an_error_while_solving_ahead_reaches_the_caller(monkeypatch, points):
+    """The second master's thread fails after the least-cost end: the error is raised, also
+    with 2 points, where no front task waits for that master."""
+    from siting.model.hourly.optimize import SolveAhead, optimize_hourly
+
+    def fail(self, master, cheap_co2_t):
+        raise ValueError("solving ahead failed")
+
+    monkeypatch.setattr(SolveAhead, "work", fail)
+    p = random_hourly_problem(3, 2, 72, 1, max_sites=2, storage=True)
+    with pytest.raises(ValueError, match="solving ahead failed"):
+        optimize_hourly(p, Objective(), rel_gap=1e-6, pareto_points=points, pareto_workers=2)
+    left = [t for t in threading.enumerate() if t.name.startswith("pareto")]
+    for t in left:  # its task is over; the idle pool thread exits on its own
+        t.join(timeout=10)
+    assert not [t for t in left if t.is_alive()]

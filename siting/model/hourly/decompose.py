@@ -385,8 +385,8 @@ class Decomposition:
         self._group_lb: dict = {}
         self._screened = None  # (rows added, x columns fixed, their upper bounds) for this solve
         self._allowed_now = None  # (S, groups) which whole-job groups each site may hold in this solve
-        # called once by the next solve (with batteries on) when its value cuts are seeded, i.e.
-        # when what is left of it runs mostly on one core (see optimize_hourly); then None
+        # called once by the next solve (with batteries on) where its value cuts are (or would
+        # be) seeded, i.e. when what is left of it runs mostly on one core (optimize_hourly)
         self.after_seeding = None
         # the running solve's incumbent as (exact objective, values), None before it has one;
         # read by other threads (:class:`siting.model.hourly.optimize.SolveAhead`)

@@ -147,8 +147,10 @@ def optimize_hourly(
     finally:
         if other is not None:  # the second master's thread: told to stop, and waited for
             if ahead is not None:
-                ahead.stop.set()
+                ahead.halt()
             wait([other])
+    if other is not None:
+        other.result()  # an error of the second master's thread (e.g. solving ahead) is raised
     pareto_s = time.perf_counter() - t_front + waited_s
     # the plan's marginal values (after the front the master is aimed at obj again; the cuts
     # the front added are valid everywhere, so the fixed LP and its duals are the same)
@@ -173,8 +175,8 @@ def plan_beside_ends(p, obj, masters, n_points, formulation, rel_gap, limit, poi
     (default with 400 MWh per site, min CO2 and 7 points: least CO2 beside the whole
     least-cost end took 79.5 s, alone 57-61 s and the run 114-147 s; beside the least-cost
     end after seeding and the points ahead, 63.8-65.9 s and the run 99.7-109.6 s, with 3
-    points taken from ahead in each of three runs). While the plan runs with batteries, its master does not read
-    the rows the other one adds (:meth:`Decomposition._sync`: every row is valid, none is
+    points taken from ahead in each of three runs). While the plan runs with batteries, its
+    master does not read the rows the other one adds (:meth:`Decomposition._sync`: every row is valid, none is
     needed; the capped points carry each of theirs to every site, rows the least-CO2 rounds
     would only carry along); it reads them at its next solve. Returns (raw, model, master,
     least-cost point, the SolveAhead or None, the second master's future: that master takes
@@ -186,7 +188,6 @@ def plan_beside_ends(p, obj, masters, n_points, formulation, rel_gap, limit, poi
     if not battery:
         seeded.set()
     cheap_box: Future = Future()
-    t0 = time.perf_counter()
 
     def second() -> None:
         try:
@@ -194,8 +195,9 @@ def plan_beside_ends(p, obj, masters, n_points, formulation, rel_gap, limit, poi
             if failed.is_set():  # e.g. Ctrl-C in the plan: nothing more is started
                 cheap_box.set_result(None)
                 return
-            left = None if limit is None else max(0.0, limit - (time.perf_counter() - t0))
-            cheap = front_point(p, cheap_obj, "least cost", formulation, rel_gap, left, None, masters[1])
+            # its own time limit, as every point of the front
+            cheap = front_point(p, cheap_obj, "least cost", formulation, rel_gap, point_limit_s, None,
+                                masters[1])
         except BaseException as exc:
             cheap_box.set_exception(exc)
             raise
@@ -216,13 +218,18 @@ def plan_beside_ends(p, obj, masters, n_points, formulation, rel_gap, limit, poi
         masters[0].after_seeding = None
         masters[0].read_log = True
         if ahead is not None:
-            ahead.stop.set()
+            ahead.halt()
         if not done:
             failed.set()
         seeded.set()  # the plan ended before (or without) seeding
         if not done:
             wait([other])
-    return raw, m, master, cheap_box.result(), ahead, other
+    try:
+        cheap = cheap_box.result()
+    except BaseException:  # e.g. Ctrl-C while waiting for the least-cost end: its thread ends first
+        wait([other])
+        raise
+    return raw, m, master, cheap, ahead, other
 
 
 def front_caps(base: Objective, least_co2_t: float, cheap_co2_t: float | None, n_points: int,
@@ -248,10 +255,15 @@ class SolveAhead:
     being solved on the first, at the caps (:func:`front_caps`) that the plan's incumbent
     gives: its CO2 after closing empty sites, as the plan's own objective is taken
     (:func:`_solve`). When the plan ends at that objective, those caps are the front's and the
-    points are its points (:meth:`claim`). Otherwise the plan ended lower, so each cap of the
-    front is at most as loose as the one solved ahead (eps = lo + k (hi - lo) / (n - 1) falls
-    with lo): that solve's bound holds for it, and its plan is a start where it meets the cap
-    (:meth:`Decomposition._looser_bound`); nothing it proves is lost or wrong.
+    points are its points (:meth:`claim`: equal objectives only). Otherwise the plan usually
+    ended lower, so each cap of the front is tighter than the one solved ahead (eps = lo + k
+    (hi - lo) / (n - 1) falls with lo): that solve's bound holds for it, and its plan is a start
+    where it meets the cap (:meth:`Decomposition._looser_bound`). A plan may also end a little
+    higher (an incumbent with an empty site open is judged after closing it, and one within
+    the gap above it can still end the plan): then the point solved ahead leaves only its plan,
+    never a bound (a bound is used only for caps at most as loose). Nothing it proves is wrong.
+    A point begun is finished, also when the front no longer needs it (HiGHS is not
+    cancelled); the least-cost end and every point ahead get the front's per-point time limit.
     Valid for the plain least-CO2 plan only (its objective is its tCO2e)."""
 
     def __init__(self, p, plan_master, n_points, rel_gap, formulation, point_limit_s):
@@ -284,14 +296,14 @@ class SolveAhead:
             # the lexicographic end last: it seeds value cuts (searches on every core, beside
             # the plan's own), the capped points with no battery in use do not
             todo = [t for t in caps[1:] + caps[:1] if t[0] not in self._done]
-            if self.stop.is_set():  # the plan ended: its master may be on to another solve
-                break
             if not todo:  # no incumbent yet, or every point at its caps solved: wait
                 self.stop.wait(AHEAD_POLL_S)
                 continue
             o, label = todo[0]
             event = threading.Event()
-            with self._lock:
+            with self._lock:  # with halt's lock: no point starts once the plan has ended
+                if self.stop.is_set():  # (its master may be on to another solve)
+                    return
                 self._busy[o] = event
             try:
                 out = front_point(self.p, o, label, self.formulation, self.rel_gap, self.point_limit_s,
@@ -303,6 +315,11 @@ class SolveAhead:
                 with self._lock:
                     del self._busy[o]
                 event.set()
+
+    def halt(self) -> None:
+        """The plan has ended: no point starts after this (one begun is finished)."""
+        with self._lock:
+            self.stop.set()
 
     def busy(self, o: Objective) -> bool:
         with self._lock:
