@@ -99,7 +99,7 @@ second master's first capped point goes (3 or 5 MIP rounds). With the least-cost
 beside the plan once its value cuts are seeded (:attr:`Decomposition.after_seeding`) and the
 capped points then solved ahead at the caps of the plan's incumbent
 (:class:`siting.model.hourly.optimize.SolveAhead`, which reads :attr:`Decomposition.incumbent`),
-99.7-109.6 s in six runs (three of bench/hourly_bench.py: 103.8, 100.2, 107.2 s).
+99.7-119.8 s in eight runs (four of bench/hourly_bench.py: 103.8, 100.2, 107.2, 119.8 s).
 
 One reduction, on only where it is valid (:func:`battery_at_potential`: ``min_co2`` without a
 budget): every open site's battery at its potential. On the default scenario with 400 MWh per
