@@ -388,9 +388,9 @@ class Decomposition:
         # called once by the next solve (with batteries on) where its value cuts are (or would
         # be) seeded, i.e. when what is left of it runs mostly on one core (optimize_hourly)
         self.after_seeding = None
-        # the running solve's incumbent as (exact objective, values), None before it has one;
-        # read by other threads (:class:`siting.model.hourly.optimize.SolveAhead`)
-        self.incumbent: tuple[float, np.ndarray] | None = None
+        # the running solve's incumbent (its exact values), None before it has one; read by
+        # other threads (:class:`siting.model.hourly.optimize.SolveAhead`)
+        self.incumbent: np.ndarray | None = None
         # whether the solves read the other masters' cuts (see _sync); off, they wait in the log
         self.read_log = True
 
@@ -1273,7 +1273,7 @@ class Decomposition:
             exact = self.exact_values(values, ev)
             if self._feasible(exact, limits) and float(m.cost @ exact) < best_obj:
                 best, best_obj, best_dispatch = exact, float(m.cost @ exact), dict(ev.dispatch)
-                self.incumbent = (best_obj, exact)
+                self.incumbent = exact
             return ev
 
         for plan in self.plans:

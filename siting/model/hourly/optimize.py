@@ -210,26 +210,22 @@ def plan_beside_ends(p, obj, masters, n_points, formulation, rel_gap, limit, poi
     pool.shutdown(wait=False)
     masters[0].after_seeding = seeded.set
     masters[0].read_log = not battery
-    done = False
     try:
-        raw, m, master = _solve(p, obj, formulation, rel_gap, limit, None, masters[0])
-        done = True
-    finally:
-        masters[0].after_seeding = None
-        masters[0].read_log = True
-        if ahead is not None:
-            ahead.halt()
-        if not done:
-            failed.set()
-        seeded.set()  # the plan ended before (or without) seeding
-        if not done:
-            wait([other])
-    try:
-        cheap = cheap_box.result()
-    except BaseException:  # e.g. Ctrl-C while waiting for the least-cost end: its thread ends first
-        wait([other])
+        try:
+            raw, m, master = _solve(p, obj, formulation, rel_gap, limit, None, masters[0])
+        except BaseException:
+            failed.set()  # before seeded: the least-cost end is not started
+            raise
+        finally:
+            masters[0].after_seeding = None
+            masters[0].read_log = True
+            if ahead is not None:
+                ahead.halt()
+            seeded.set()  # the plan ended before (or without) seeding
+        return raw, m, master, cheap_box.result(), ahead, other
+    except BaseException:  # the plan failed, or e.g. Ctrl-C while waiting for the least-cost end
+        wait([other])  # the other thread ends first
         raise
-    return raw, m, master, cheap, ahead, other
 
 
 def front_caps(base: Objective, least_co2_t: float, cheap_co2_t: float | None, n_points: int,
@@ -276,17 +272,20 @@ class SolveAhead:
         self._lock = threading.Lock()
         self._done: dict = {}  # objective -> (summary, row)
         self._busy: dict = {}  # objective -> Event set when it is done
-        self.solved = 0  # points solved ahead
-        self.claimed = 0  # of them, points of the front
+        self.claimed = 0  # points solved ahead that the front took as its own
+
+    @property
+    def solved(self) -> int:
+        """Points solved ahead so far."""
+        return len(self._done)
 
     def plan_co2_t(self) -> float | None:
         """The plan's incumbent objective as :func:`_solve` would report it, or None."""
         inc = self.plan_master.incumbent
         if inc is None:
             return None
-        values = inc[1]
-        closed = close_empty_sites(self.p, self.plan_master.m, values)
-        return min(float(self.cost @ values), float(self.cost @ closed))
+        closed = close_empty_sites(self.p, self.plan_master.m, inc)
+        return min(float(self.cost @ inc), float(self.cost @ closed))
 
     def work(self, master, cheap_co2_t: float) -> None:
         """Solve points ahead on ``master`` until :attr:`stop` (a point begun is finished)."""
@@ -310,7 +309,6 @@ class SolveAhead:
                                   None, master)
                 with self._lock:
                     self._done[o] = out
-                    self.solved += 1
             finally:
                 with self._lock:
                     del self._busy[o]
